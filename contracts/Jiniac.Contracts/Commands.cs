@@ -1,0 +1,101 @@
+using Jiniac.Contracts.Pipeline;
+
+namespace Jiniac.Contracts;
+
+// Commands are sent to one service's queue. Each carries the ids its receiver de-duplicates on
+// (run, stage, attempt, shard key, step); MessageId is never relied on.
+
+/// <summary>Ingest one source of one stage: read, clean, de-duplicate, split and shard it.</summary>
+public sealed record IngestSource
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required int Attempt { get; init; }
+    public required SourceSpec Source { get; init; }
+    /// <summary>Blob key prefix under which this source's report and quarantine are written.</summary>
+    public required string OutputPrefix { get; init; }
+}
+
+/// <summary>Train a tokenizer on a sample of the given shards and store it as a HF tokenizer.json.</summary>
+public sealed record TrainTokenizer
+{
+    public required string RunId { get; init; }
+    public required IReadOnlyList<string> SampleBlobs { get; init; }
+    public required TokenizerTrainingSpec Settings { get; init; }
+}
+
+/// <summary>Validate and register a given tokenizer.json for a run (copies it into blob storage).</summary>
+public sealed record RegisterTokenizer
+{
+    public required string RunId { get; init; }
+    public required string Path { get; init; }
+}
+
+/// <summary>Encode one shard with the run's tokenizer into a Megatron indexed dataset.</summary>
+public sealed record TokenizeShard
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required string ShardKey { get; init; }
+    public required string ShardBlob { get; init; }
+    public required string TokenizerBlob { get; init; }
+    public required string TokenizerHash { get; init; }
+    public bool AppendEod { get; init; } = true;
+}
+
+/// <summary>Start (or resume) training one stage. The launcher resumes from its latest complete checkpoint for this stage, if any.</summary>
+public sealed record LaunchTraining
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required int StageIndex { get; init; }
+    public required int Attempt { get; init; }
+    /// <summary>The weighted blend: Megatron dataset prefixes (blob keys without .bin/.idx).</summary>
+    public required IReadOnlyList<DataPrefix> Data { get; init; }
+    public required string TokenizerBlob { get; init; }
+    public required int VocabSize { get; init; }
+    public required int EodTokenId { get; init; }
+    public required ModelSpec Model { get; init; }
+    public required TrainingSpec Training { get; init; }
+    public required long TokenBudget { get; init; }
+    /// <summary>Checkpoint folder whose weights initialise this stage (the previous stage's final one); null for the first stage.</summary>
+    public string? InitFrom { get; init; }
+    /// <summary>Batch ranges [from, to) to skip, e.g. past a loss spike.</summary>
+    public IReadOnlyList<BatchRange> SkipBatches { get; init; } = [];
+}
+
+public sealed record StopTraining
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required int Attempt { get; init; }
+    public required string Reason { get; init; }
+}
+
+/// <summary>Measure a checkpoint on held-out data, one result per domain.</summary>
+public sealed record EvaluateCheckpoint
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required long Step { get; init; }
+    public required string CheckpointFolder { get; init; }
+    public required int ContextLength { get; init; }
+    public required IReadOnlyList<EvalSet> Sets { get; init; }
+    /// <summary>Cap on tokens scored per domain (0 = all).</summary>
+    public long MaxTokensPerDomain { get; init; }
+}
+
+/// <summary>Write a checkpoint as a Hugging Face model revision. Idempotent per (run, stage, step).</summary>
+public sealed record PublishModel
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required long Step { get; init; }
+    public required string CheckpointFolder { get; init; }
+    public required string TokenizerBlob { get; init; }
+    public required PublishSpec Target { get; init; }
+    /// <summary>The curriculum up to and including this stage, for the model card.</summary>
+    public required IReadOnlyList<CurriculumEntry> Curriculum { get; init; }
+    /// <summary>Evaluation results of this checkpoint, for the model card's table.</summary>
+    public required IReadOnlyList<DomainEvaluation> Evaluation { get; init; }
+}

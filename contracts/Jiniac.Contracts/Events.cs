@@ -1,0 +1,190 @@
+namespace Jiniac.Contracts;
+
+// Events are published facts. Workers report what they did; the orchestrator's grains decide what happens next.
+
+public sealed record ShardIngested
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required string Source { get; init; }
+    public required int Attempt { get; init; }
+    public required IngestedShard Shard { get; init; }
+}
+
+public sealed record SourceIngested
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required string Source { get; init; }
+    public required int Attempt { get; init; }
+    public required IReadOnlyList<IngestedShard> Shards { get; init; }
+    public required long RecordsIn { get; init; }
+    public required long RecordsOut { get; init; }
+    public required long Duplicates { get; init; }
+    public required long Quarantined { get; init; }
+    public required long BytesOut { get; init; }
+    public required string ReportBlob { get; init; }
+}
+
+public sealed record RecordsQuarantined
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required string Source { get; init; }
+    public required int Attempt { get; init; }
+    public required long Count { get; init; }
+    public required string QuarantineBlob { get; init; }
+    /// <summary>Count of quarantined records by reason.</summary>
+    public required IReadOnlyDictionary<string, long> Reasons { get; init; }
+}
+
+public sealed record IngestFailed
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required string Source { get; init; }
+    public required int Attempt { get; init; }
+    public required string Reason { get; init; }
+}
+
+public sealed record TokenizerReady
+{
+    public required string RunId { get; init; }
+    public required string TokenizerBlob { get; init; }
+    /// <summary>SHA-256 of the tokenizer.json bytes: part of every tokenized shard's content address.</summary>
+    public required string TokenizerHash { get; init; }
+    public required int VocabSize { get; init; }
+    public required int EodTokenId { get; init; }
+}
+
+public sealed record TokenizerFailed
+{
+    public required string RunId { get; init; }
+    public required string Reason { get; init; }
+}
+
+public sealed record ShardTokenized
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required string ShardKey { get; init; }
+    public required string TokenizerHash { get; init; }
+    /// <summary>Blob key prefix of the Megatron dataset (add .bin / .idx).</summary>
+    public required string Prefix { get; init; }
+    public required long Documents { get; init; }
+    public required long Tokens { get; init; }
+    /// <summary>True when the output already existed (content-addressed) and nothing was encoded.</summary>
+    public bool Reused { get; init; }
+}
+
+public sealed record ShardTokenizeFailed
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required string ShardKey { get; init; }
+    public required string Reason { get; init; }
+}
+
+public sealed record TrainingStarted
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required int Attempt { get; init; }
+    public required string JobId { get; init; }
+    public required string Backend { get; init; }
+    public required long TotalSteps { get; init; }
+    /// <summary>The checkpoint step this start resumed from, or null for a fresh start.</summary>
+    public long? ResumedFromStep { get; init; }
+    public required int Restart { get; init; }
+}
+
+public sealed record TrainingProgressed
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required int Attempt { get; init; }
+    public required long Step { get; init; }
+    public required long TotalSteps { get; init; }
+    public required long Tokens { get; init; }
+    public required double Loss { get; init; }
+    public required double LearningRate { get; init; }
+    public required double GradNorm { get; init; }
+    public required double TokensPerSecond { get; init; }
+}
+
+public sealed record CheckpointSaved
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required int Attempt { get; init; }
+    public required long Step { get; init; }
+    public required long Tokens { get; init; }
+    public required double Loss { get; init; }
+    public required string Folder { get; init; }
+}
+
+public sealed record TrainingCompleted
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required int Attempt { get; init; }
+    public required long FinalStep { get; init; }
+    public required long Tokens { get; init; }
+    public required double FinalLoss { get; init; }
+    public required string CheckpointFolder { get; init; }
+}
+
+public sealed record TrainingFailed
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required int Attempt { get; init; }
+    public required string Reason { get; init; }
+    public int? ExitCode { get; init; }
+    public required int Restarts { get; init; }
+}
+
+public sealed record AlertRaised
+{
+    public required string RunId { get; init; }
+    public string? Stage { get; init; }
+    public required string Severity { get; init; }
+    public required string Kind { get; init; }
+    public required string Message { get; init; }
+}
+
+public sealed record EvaluationCompleted
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required long Step { get; init; }
+    public required IReadOnlyList<DomainEvaluation> Results { get; init; }
+}
+
+public sealed record EvaluationFailed
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required long Step { get; init; }
+    public required string Reason { get; init; }
+}
+
+public sealed record ModelPublished
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required long Step { get; init; }
+    public required string Repo { get; init; }
+    public required string Revision { get; init; }
+    public required string Folder { get; init; }
+    /// <summary>False when this checkpoint had been published before and no new revision was made.</summary>
+    public required bool Created { get; init; }
+}
+
+public sealed record PublishFailed
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required long Step { get; init; }
+    public required string Reason { get; init; }
+}

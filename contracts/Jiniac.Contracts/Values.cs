@@ -1,0 +1,61 @@
+namespace Jiniac.Contracts;
+
+/// <summary>One entry of a training blend: a Megatron dataset prefix (blob key, no extension) and its weight.</summary>
+public sealed record DataPrefix
+{
+    public required string Prefix { get; init; }
+    public required double Weight { get; init; }
+}
+
+/// <summary>A half-open range of global batch indices [From, To).</summary>
+public sealed record BatchRange
+{
+    public required long From { get; init; }
+    public required long To { get; init; }
+}
+
+public sealed record IngestedShard
+{
+    /// <summary>SHA-256 (hex) of the shard's bytes: the Shard grain's key.</summary>
+    public required string ShardKey { get; init; }
+    public required string Blob { get; init; }
+    /// <summary>"train" or "eval" (the held-out split).</summary>
+    public required string Split { get; init; }
+    public required long Records { get; init; }
+    /// <summary>UTF-8 bytes of the documents' text (bits per byte divides by this).</summary>
+    public required long TextBytes { get; init; }
+}
+
+/// <summary>Held-out data of one domain: tokenized prefixes and the UTF-8 byte count of their text.</summary>
+public sealed record EvalSet
+{
+    public required string Domain { get; init; }
+    public required IReadOnlyList<string> Prefixes { get; init; }
+    public required long TextBytes { get; init; }
+}
+
+public sealed record DomainEvaluation
+{
+    public required string Domain { get; init; }
+    public required long Tokens { get; init; }
+    public required long TextBytes { get; init; }
+    /// <summary>Mean negative log-likelihood per token, in nats.</summary>
+    public required double Loss { get; init; }
+    public required double Perplexity { get; init; }
+    public required double BitsPerByte { get; init; }
+}
+
+public sealed record CurriculumEntry
+{
+    public required string Stage { get; init; }
+    public required IReadOnlyList<string> Sources { get; init; }
+    public required long Tokens { get; init; }
+    public required long Steps { get; init; }
+    public double? FinalLoss { get; init; }
+}
+
+public static class SplitNames
+{
+    public const string Train = "train";
+    public const string Eval = "eval";
+}
