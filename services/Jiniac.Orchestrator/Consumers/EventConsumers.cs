@@ -1,0 +1,137 @@
+using System.Text.Json;
+using Jiniac.Contracts;
+using Jiniac.Orchestrator.Grains;
+using MassTransit;
+
+namespace Jiniac.Orchestrator.Consumers;
+
+/// <summary>Routes the workers' events to the grains that decide what happens next.</summary>
+public sealed class StageEventConsumer(IGrainFactory grains) :
+    IConsumer<ShardIngested>,
+    IConsumer<SourceIngested>,
+    IConsumer<RecordsQuarantined>,
+    IConsumer<IngestFailed>,
+    IConsumer<ShardTokenized>,
+    IConsumer<ShardTokenizeFailed>,
+    IConsumer<TrainingStarted>,
+    IConsumer<TrainingProgressed>,
+    IConsumer<CheckpointSaved>,
+    IConsumer<TrainingCompleted>,
+    IConsumer<TrainingFailed>,
+    IConsumer<EvaluationCompleted>,
+    IConsumer<EvaluationFailed>,
+    IConsumer<ModelPublished>,
+    IConsumer<PublishFailed>,
+    IConsumer<TokenizerReady>,
+    IConsumer<TokenizerFailed>
+{
+    private IStageGrain Stage(string runId, string stage) => grains.GetGrain<IStageGrain>(GrainKeys.Stage(runId, stage));
+
+    public async Task Consume(ConsumeContext<ShardIngested> context)
+    {
+        var m = context.Message;
+        await grains.GetGrain<IShardGrain>(m.Shard.ShardKey).RecordIngestedAsync(m.Shard);
+        await Stage(m.RunId, m.Stage).OnShardIngestedAsync(m);
+    }
+
+    public Task Consume(ConsumeContext<SourceIngested> context) => Stage(context.Message.RunId, context.Message.Stage).OnSourceIngestedAsync(context.Message);
+
+    public Task Consume(ConsumeContext<RecordsQuarantined> context) => Stage(context.Message.RunId, context.Message.Stage).OnRecordsQuarantinedAsync(context.Message);
+
+    public Task Consume(ConsumeContext<IngestFailed> context) => Stage(context.Message.RunId, context.Message.Stage).OnIngestFailedAsync(context.Message);
+
+    public async Task Consume(ConsumeContext<ShardTokenized> context)
+    {
+        var m = context.Message;
+        await grains.GetGrain<IShardGrain>(m.ShardKey).RecordTokenizedAsync(m);
+        await Stage(m.RunId, m.Stage).OnShardTokenizedAsync(m);
+    }
+
+    public async Task Consume(ConsumeContext<ShardTokenizeFailed> context)
+    {
+        var m = context.Message;
+        await grains.GetGrain<IShardGrain>(m.ShardKey).RecordFailedAsync(m.Reason);
+        await Stage(m.RunId, m.Stage).OnShardTokenizeFailedAsync(m);
+    }
+
+    public Task Consume(ConsumeContext<TrainingStarted> context) => Stage(context.Message.RunId, context.Message.Stage).OnTrainingStartedAsync(context.Message);
+
+    public Task Consume(ConsumeContext<TrainingProgressed> context) => Stage(context.Message.RunId, context.Message.Stage).OnTrainingProgressedAsync(context.Message);
+
+    public async Task Consume(ConsumeContext<CheckpointSaved> context)
+    {
+        var m = context.Message;
+        await grains.GetGrain<ICheckpointGrain>(GrainKeys.Checkpoint(m.RunId, m.Stage, m.Step)).RecordSavedAsync(m);
+        await Stage(m.RunId, m.Stage).OnCheckpointSavedAsync(m);
+    }
+
+    public Task Consume(ConsumeContext<TrainingCompleted> context) => Stage(context.Message.RunId, context.Message.Stage).OnTrainingCompletedAsync(context.Message);
+
+    public Task Consume(ConsumeContext<TrainingFailed> context) => Stage(context.Message.RunId, context.Message.Stage).OnTrainingFailedAsync(context.Message);
+
+    public async Task Consume(ConsumeContext<EvaluationCompleted> context)
+    {
+        var m = context.Message;
+        await grains.GetGrain<ICheckpointGrain>(GrainKeys.Checkpoint(m.RunId, m.Stage, m.Step)).RecordEvaluationAsync(m);
+        await Stage(m.RunId, m.Stage).OnEvaluationCompletedAsync(m);
+    }
+
+    public Task Consume(ConsumeContext<EvaluationFailed> context) => Stage(context.Message.RunId, context.Message.Stage).OnEvaluationFailedAsync(context.Message);
+
+    public async Task Consume(ConsumeContext<ModelPublished> context)
+    {
+        var m = context.Message;
+        await grains.GetGrain<ICheckpointGrain>(GrainKeys.Checkpoint(m.RunId, m.Stage, m.Step)).RecordPublishedAsync(m);
+        await Stage(m.RunId, m.Stage).OnModelPublishedAsync(m);
+    }
+
+    public Task Consume(ConsumeContext<PublishFailed> context) => Stage(context.Message.RunId, context.Message.Stage).OnPublishFailedAsync(context.Message);
+
+    public Task Consume(ConsumeContext<TokenizerReady> context) => grains.GetGrain<IRunGrain>(context.Message.RunId).OnTokenizerReadyAsync(context.Message);
+
+    public Task Consume(ConsumeContext<TokenizerFailed> context) => grains.GetGrain<IRunGrain>(context.Message.RunId).OnTokenizerFailedAsync(context.Message);
+}
+
+/// <summary>Appends every event of a run to its journal, the log that `jiniac events` and the watch stream read.</summary>
+public sealed class JournalRecorder(IGrainFactory grains) :
+    IConsumer<ShardIngested>,
+    IConsumer<SourceIngested>,
+    IConsumer<RecordsQuarantined>,
+    IConsumer<IngestFailed>,
+    IConsumer<TokenizerReady>,
+    IConsumer<TokenizerFailed>,
+    IConsumer<ShardTokenized>,
+    IConsumer<ShardTokenizeFailed>,
+    IConsumer<TrainingStarted>,
+    IConsumer<TrainingProgressed>,
+    IConsumer<CheckpointSaved>,
+    IConsumer<TrainingCompleted>,
+    IConsumer<TrainingFailed>,
+    IConsumer<AlertRaised>,
+    IConsumer<EvaluationCompleted>,
+    IConsumer<EvaluationFailed>,
+    IConsumer<ModelPublished>,
+    IConsumer<PublishFailed>
+{
+    private Task Record<T>(string runId, string? stage, T message) =>
+        grains.GetGrain<IJournalGrain>(runId).AppendAsync(typeof(T).Name, stage, JsonSerializer.Serialize(message, OrchestratorJson.Options));
+
+    public Task Consume(ConsumeContext<ShardIngested> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<SourceIngested> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<RecordsQuarantined> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<IngestFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TokenizerReady> c) => Record(c.Message.RunId, null, c.Message);
+    public Task Consume(ConsumeContext<TokenizerFailed> c) => Record(c.Message.RunId, null, c.Message);
+    public Task Consume(ConsumeContext<ShardTokenized> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<ShardTokenizeFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingStarted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingProgressed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<CheckpointSaved> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingCompleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<AlertRaised> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<EvaluationCompleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<EvaluationFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<ModelPublished> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<PublishFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+}

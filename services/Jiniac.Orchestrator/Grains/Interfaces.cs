@@ -1,0 +1,158 @@
+using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
+using Orleans.Concurrency;
+
+namespace Jiniac.Orchestrator.Grains;
+
+// Call discipline, so that no cycle of grain calls can deadlock: a Run calls its Stages; a Stage tells
+// its Run about changes only through [OneWay] calls; read-only methods are [AlwaysInterleave].
+
+/// <summary>Key: run id. The pipeline spec, the current stage, the tokenizer, the run's status.</summary>
+public interface IRunGrain : IGrainWithStringKey
+{
+    Task<SubmitResult> SubmitAsync(PipelineSpec spec);
+
+    /// <summary>Re-issues every unfinished piece of work (after a restart, or when work went quiet).</summary>
+    Task ResumeAsync();
+
+    Task OnTokenizerReadyAsync(TokenizerReady message);
+
+    Task OnTokenizerFailedAsync(TokenizerFailed message);
+
+    [OneWay]
+    Task OnStageChangedAsync(int index, StageStatus status);
+
+    /// <summary>Every source of the stage is ingested (the first stage's shards are the tokenizer's sample).</summary>
+    [OneWay]
+    Task OnStageIngestedAsync(int index);
+
+    Task<string> CancelAsync(string reason);
+
+    Task<ReplayResult> ReplayStageAsync(string stage, string reason);
+
+    [AlwaysInterleave]
+    Task<RunView?> GetViewAsync();
+
+    /// <summary>Held-out sets of the stages ≤ index+1, or null while one of them is not prepared yet.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<EvalSet>?> GetEvalSetsAsync(int index);
+
+    [AlwaysInterleave]
+    Task<IReadOnlyList<CurriculumEntry>> GetCurriculumAsync(int index);
+}
+
+/// <summary>Key: "run/stage". The process manager of one stage.</summary>
+public interface IStageGrain : IGrainWithStringKey
+{
+    Task PrepareAsync(StageContext context);
+
+    Task SetTokenizerAsync(TokenizerInfo tokenizer);
+
+    Task StartTrainingAsync(string? initFrom);
+
+    /// <summary>Retries an evaluation that waited for the next stage's held-out data.</summary>
+    Task PokeAsync();
+
+    Task ResumeAsync();
+
+    Task CancelAsync(string reason);
+
+    Task<ReplayResult> ReplayAsync(string reason);
+
+    Task OnShardIngestedAsync(ShardIngested message);
+
+    Task OnSourceIngestedAsync(SourceIngested message);
+
+    Task OnRecordsQuarantinedAsync(RecordsQuarantined message);
+
+    Task OnIngestFailedAsync(IngestFailed message);
+
+    Task OnShardTokenizedAsync(ShardTokenized message);
+
+    Task OnShardTokenizeFailedAsync(ShardTokenizeFailed message);
+
+    Task OnTrainingStartedAsync(TrainingStarted message);
+
+    Task OnTrainingProgressedAsync(TrainingProgressed message);
+
+    Task OnCheckpointSavedAsync(CheckpointSaved message);
+
+    Task OnTrainingCompletedAsync(TrainingCompleted message);
+
+    Task OnTrainingFailedAsync(TrainingFailed message);
+
+    Task OnEvaluationCompletedAsync(EvaluationCompleted message);
+
+    Task OnEvaluationFailedAsync(EvaluationFailed message);
+
+    Task OnModelPublishedAsync(ModelPublished message);
+
+    Task OnPublishFailedAsync(PublishFailed message);
+
+    [AlwaysInterleave]
+    Task<StageView> GetViewAsync();
+
+    /// <summary>This stage's held-out shards by domain, or null while they are not all tokenized.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<EvalSet>?> GetEvalSetsAsync();
+
+    /// <summary>Blob keys of this stage's training shards (the tokenizer's sample).</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>> GetTrainShardBlobsAsync();
+}
+
+/// <summary>Key: the shard's content hash. What is known about one shard, across runs.</summary>
+public interface IShardGrain : IGrainWithStringKey
+{
+    Task RecordIngestedAsync(IngestedShard shard);
+
+    Task RecordTokenizedAsync(ShardTokenized message);
+
+    Task RecordFailedAsync(string reason);
+
+    [AlwaysInterleave]
+    Task<ShardState> GetAsync();
+}
+
+/// <summary>Key: "run/stage/step". One checkpoint: where it is, what it scored, where it was published.</summary>
+public interface ICheckpointGrain : IGrainWithStringKey
+{
+    Task RecordSavedAsync(CheckpointSaved message);
+
+    Task RecordEvaluationAsync(EvaluationCompleted message);
+
+    Task RecordPublishedAsync(ModelPublished message);
+
+    [AlwaysInterleave]
+    Task<CheckpointState> GetAsync();
+}
+
+/// <summary>Key: run id. The run's append-only event log; sequence numbers are the watch cursor.</summary>
+public interface IJournalGrain : IGrainWithStringKey
+{
+    Task<long> AppendAsync(string type, string? stage, string json);
+
+    [AlwaysInterleave]
+    Task<IReadOnlyList<JournalEntryView>> ReadAsync(long from, int max);
+
+    [AlwaysInterleave]
+    Task<long> CountAsync();
+}
+
+/// <summary>Key: "all". The list of run ids.</summary>
+public interface IRunRegistryGrain : IGrainWithStringKey
+{
+    Task AddAsync(string runId);
+
+    [AlwaysInterleave]
+    Task<IReadOnlyList<string>> ListAsync();
+}
+
+public static class GrainKeys
+{
+    public static string Stage(string runId, string stage) => $"{runId}/{stage}";
+
+    public static string Checkpoint(string runId, string stage, long step) => $"{runId}/{stage}/{step}";
+
+    public const string Registry = "all";
+}

@@ -1,0 +1,128 @@
+using Jiniac.Orchestrator.Journal;
+
+namespace Jiniac.Orchestrator.Grains;
+
+/// <summary>The single writer of a run's journal: it assigns sequence numbers, so cursors are dense and stable.</summary>
+public sealed class JournalGrain(FileJournalStore store, TimeProvider time) : Grain, IJournalGrain
+{
+    private List<JournalRecord> _records = [];
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _records = await store.LoadAsync(this.GetPrimaryKeyString(), cancellationToken);
+    }
+
+    public async Task<long> AppendAsync(string type, string? stage, string json)
+    {
+        var record = new JournalRecord
+        {
+            Sequence = _records.Count,
+            Timestamp = time.GetUtcNow(),
+            Type = type,
+            Stage = stage,
+            Json = json,
+        };
+        await store.AppendAsync(this.GetPrimaryKeyString(), [record], CancellationToken.None);
+        _records.Add(record);
+        return record.Sequence;
+    }
+
+    public Task<IReadOnlyList<JournalEntryView>> ReadAsync(long from, int max)
+    {
+        var result = new List<JournalEntryView>();
+        for (var i = Math.Max(0, from); i < _records.Count && result.Count < max; i++)
+        {
+            var r = _records[(int)i];
+            result.Add(new JournalEntryView(r.Sequence, r.Timestamp, r.Type, r.Stage, r.Json));
+        }
+
+        return Task.FromResult<IReadOnlyList<JournalEntryView>>(result);
+    }
+
+    public Task<long> CountAsync() => Task.FromResult((long)_records.Count);
+}
+
+public sealed class RunRegistryGrain([PersistentState("registry", OrchestratorStorage.Name)] IPersistentState<RegistryState> state) : Grain, IRunRegistryGrain
+{
+    public async Task AddAsync(string runId)
+    {
+        if (!state.State.Runs.Contains(runId))
+        {
+            state.State.Runs.Add(runId);
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<IReadOnlyList<string>> ListAsync() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Runs]);
+}
+
+public sealed class ShardGrain([PersistentState("shard", OrchestratorStorage.Name)] IPersistentState<ShardState> state) : Grain, IShardGrain
+{
+    public async Task RecordIngestedAsync(Contracts.IngestedShard shard)
+    {
+        if (state.State.Shard is null)
+        {
+            state.State.Shard = shard;
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task RecordTokenizedAsync(Contracts.ShardTokenized message)
+    {
+        if (!state.State.Tokenized.ContainsKey(message.TokenizerHash))
+        {
+            state.State.Tokenized[message.TokenizerHash] = new TokenizedOutput(message.Prefix, message.Documents, message.Tokens);
+            state.State.Error = null;
+            await state.WriteStateAsync();
+        }
+    }
+
+    public async Task RecordFailedAsync(string reason)
+    {
+        state.State.Error = reason;
+        await state.WriteStateAsync();
+    }
+
+    public Task<ShardState> GetAsync() => Task.FromResult(state.State);
+}
+
+public sealed class CheckpointGrain([PersistentState("checkpoint", OrchestratorStorage.Name)] IPersistentState<CheckpointState> state) : Grain, ICheckpointGrain
+{
+    public async Task RecordSavedAsync(Contracts.CheckpointSaved message)
+    {
+        if (state.State.Folder is not null)
+        {
+            return;
+        }
+
+        state.State.RunId = message.RunId;
+        state.State.Stage = message.Stage;
+        state.State.Step = message.Step;
+        state.State.Tokens = message.Tokens;
+        state.State.Loss = message.Loss;
+        state.State.Folder = message.Folder;
+        await state.WriteStateAsync();
+    }
+
+    public async Task RecordEvaluationAsync(Contracts.EvaluationCompleted message)
+    {
+        state.State.Evaluation = [.. message.Results];
+        await state.WriteStateAsync();
+    }
+
+    public async Task RecordPublishedAsync(Contracts.ModelPublished message)
+    {
+        if (state.State.Published?.Revision != message.Revision)
+        {
+            state.State.Published = message;
+            await state.WriteStateAsync();
+        }
+    }
+
+    public Task<CheckpointState> GetAsync() => Task.FromResult(state.State);
+}
+
+public static class OrchestratorStorage
+{
+    public const string Name = "jiniac";
+}

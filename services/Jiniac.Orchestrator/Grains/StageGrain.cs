@@ -1,0 +1,776 @@
+using System.Text.Json;
+using Jiniac.Contracts;
+using Jiniac.Hosting.Bus;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Jiniac.Orchestrator.Grains;
+
+/// <summary>
+/// The process manager of one stage: Pending → Preparing (ingest + tokenize) → Ready → Training →
+/// Evaluating → Publishing → Completed, or Failed (with a reason) / Cancelled. It changes state only in
+/// answer to a command or an event, persists before it sends anything onward, and ignores what it has
+/// already applied. Unfinished work is re-issued by <see cref="ResumeAsync"/> (host start, reminder).
+/// </summary>
+public sealed class StageGrain(
+    [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
+    ICommandSender commands,
+    TimeProvider time,
+    IOptions<OrchestratorOptions> options,
+    ILogger<StageGrain> logger) : Grain, IStageGrain, IRemindable
+{
+    private const string ReissueReminder = "reissue";
+
+    private StageState S => state.State;
+    private StageContext Context => S.Context ?? throw new InvalidOperationException($"stage {this.GetPrimaryKeyString()} was never prepared");
+    private string RunId => Context.RunId;
+    private string Name => Context.Spec.Name;
+    private IRunGrain Run => GrainFactory.GetGrain<IRunGrain>(RunId);
+
+    public async Task PrepareAsync(StageContext context)
+    {
+        if (S.Context is not null && S.Status != StageStatus.Pending)
+        {
+            return;
+        }
+
+        S.Context = context;
+        foreach (var source in context.Spec.Sources)
+        {
+            S.Sources.TryAdd(source.Name, new SourceProgress());
+        }
+
+        await TransitionAsync(StageStatus.Preparing, null);
+        await IssueIngestAsync();
+    }
+
+    public async Task SetTokenizerAsync(TokenizerInfo tokenizer)
+    {
+        if (S.Context is null || S.Context.Tokenizer == tokenizer)
+        {
+            return;
+        }
+
+        S.Context = S.Context with { Tokenizer = tokenizer };
+        await SaveAsync();
+        if (S.Status == StageStatus.Preparing)
+        {
+            await IssueTokenizeAsync();
+            await CheckReadyAsync();
+        }
+    }
+
+    public async Task StartTrainingAsync(string? initFrom)
+    {
+        if (S.Status == StageStatus.Training)
+        {
+            await SendLaunchAsync();
+            return;
+        }
+
+        if (S.Status != StageStatus.Ready)
+        {
+            return;
+        }
+
+        S.InitFrom = initFrom;
+        await TransitionAsync(StageStatus.Training, null);
+        await SendLaunchAsync();
+    }
+
+    public async Task PokeAsync()
+    {
+        if (S.Context is not null && S.PendingEvaluations.Count > 0)
+        {
+            await IssueEvaluationsAsync();
+        }
+    }
+
+    public async Task ResumeAsync()
+    {
+        if (S.Context is null || !options.Value.IssueWork)
+        {
+            return;
+        }
+
+        Log.StageResume(logger, this.GetPrimaryKeyString(), S.Status);
+        switch (S.Status)
+        {
+            case StageStatus.Preparing:
+                await IssueIngestAsync();
+                await IssueTokenizeAsync();
+                await CheckReadyAsync();
+                break;
+            case StageStatus.Ready:
+                Run.OnStageChangedAsync(Context.Index, StageStatus.Ready).Ignore();
+                break;
+            case StageStatus.Training:
+                await SendLaunchAsync();
+                break;
+            case StageStatus.Publishing:
+                await SendPublishAsync();
+                break;
+        }
+
+        await IssueEvaluationsAsync();
+    }
+
+    public async Task CancelAsync(string reason)
+    {
+        if (S.Context is null || S.Status.IsTerminal())
+        {
+            return;
+        }
+
+        var wasTraining = S.Status == StageStatus.Training;
+        await TransitionAsync(StageStatus.Cancelled, reason);
+        if (wasTraining)
+        {
+            await commands.SendAsync(new StopTraining { RunId = RunId, Stage = Name, Attempt = S.Attempt, Reason = reason }, default);
+        }
+    }
+
+    public async Task<ReplayResult> ReplayAsync(string reason)
+    {
+        if (S.Context is null)
+        {
+            return new ReplayResult(S.Attempt, S.Status.ToString(), "the stage was never started: nothing to replay");
+        }
+
+        if (S.Status is not (StageStatus.Failed or StageStatus.Cancelled))
+        {
+            return new ReplayResult(S.Attempt, S.Status.ToString(), $"the stage is {S.Status}; only a failed or cancelled stage can be replayed");
+        }
+
+        S.Attempt++;
+        await JournalAsync("StageReplayed", new { attempt = S.Attempt, reason });
+
+        // Resume from the furthest point that is still valid: nothing finished is redone.
+        if (S.Final is { } final)
+        {
+            if (!S.Evaluations.ContainsKey(final.Step))
+            {
+                S.PendingEvaluations.Add(final.Step);
+                await TransitionAsync(StageStatus.Evaluating, null);
+                await IssueEvaluationsAsync();
+            }
+            else if (Context.Publish is not null && !S.Published.Exists(p => p.Step == final.Step))
+            {
+                await TransitionAsync(StageStatus.Publishing, null);
+                await SendPublishAsync();
+            }
+            else
+            {
+                await TransitionAsync(StageStatus.Completed, null);
+            }
+        }
+        else if (IsPrepared())
+        {
+            await TransitionAsync(StageStatus.Ready, null);
+        }
+        else
+        {
+            foreach (var shard in S.Shards.Values)
+            {
+                shard.Error = null;
+            }
+
+            await TransitionAsync(StageStatus.Preparing, null);
+            await IssueIngestAsync();
+            await IssueTokenizeAsync();
+            await CheckReadyAsync();
+        }
+
+        return new ReplayResult(S.Attempt, S.Status.ToString(), null);
+    }
+
+    public async Task OnShardIngestedAsync(ShardIngested message)
+    {
+        if (S.Context is null || S.Status != StageStatus.Preparing || !AddShard(message.Source, message.Shard))
+        {
+            return;
+        }
+
+        await SaveAsync();
+        if (Context.Tokenizer is not null)
+        {
+            await SendTokenizeAsync(S.Shards[message.Shard.ShardKey]);
+        }
+    }
+
+    public async Task OnSourceIngestedAsync(SourceIngested message)
+    {
+        if (S.Context is null || S.Status != StageStatus.Preparing || !S.Sources.TryGetValue(message.Source, out var source) || source.Done)
+        {
+            return;
+        }
+
+        source.Done = true;
+        source.RecordsIn = message.RecordsIn;
+        source.RecordsOut = message.RecordsOut;
+        source.Duplicates = message.Duplicates;
+        source.Quarantined = message.Quarantined;
+        source.BytesOut = message.BytesOut;
+        source.ReportBlob = message.ReportBlob;
+        var added = new List<StageShard>();
+        foreach (var shard in message.Shards)
+        {
+            if (AddShard(message.Source, shard))
+            {
+                added.Add(S.Shards[shard.ShardKey]);
+            }
+        }
+
+        await SaveAsync();
+        if (Context.Tokenizer is not null)
+        {
+            foreach (var shard in added)
+            {
+                await SendTokenizeAsync(shard);
+            }
+        }
+
+        if (S.Sources.Values.All(s => s.Done))
+        {
+            Run.OnStageIngestedAsync(Context.Index).Ignore();
+        }
+
+        await CheckReadyAsync();
+    }
+
+    public async Task OnRecordsQuarantinedAsync(RecordsQuarantined message)
+    {
+        if (S.Context is null || !S.Sources.TryGetValue(message.Source, out var source) || source.QuarantineBlob is not null)
+        {
+            return;
+        }
+
+        source.QuarantineBlob = message.QuarantineBlob;
+        source.QuarantineReasons = new Dictionary<string, long>(message.Reasons);
+        await SaveAsync();
+    }
+
+    public async Task OnIngestFailedAsync(IngestFailed message)
+    {
+        if (S.Status == StageStatus.Preparing)
+        {
+            await TransitionAsync(StageStatus.Failed, $"ingest of source '{message.Source}' failed: {message.Reason}");
+        }
+    }
+
+    public async Task OnShardTokenizedAsync(ShardTokenized message)
+    {
+        if (S.Context?.Tokenizer?.Hash != message.TokenizerHash
+            || !S.Shards.TryGetValue(message.ShardKey, out var shard)
+            || shard.Prefix is not null)
+        {
+            return;
+        }
+
+        shard.Prefix = message.Prefix;
+        shard.Documents = message.Documents;
+        shard.Tokens = message.Tokens;
+        shard.Error = null;
+        await SaveAsync();
+        await CheckReadyAsync();
+    }
+
+    public async Task OnShardTokenizeFailedAsync(ShardTokenizeFailed message)
+    {
+        if (!S.Shards.TryGetValue(message.ShardKey, out var shard) || shard.Prefix is not null || S.Status != StageStatus.Preparing)
+        {
+            return;
+        }
+
+        shard.Error = message.Reason;
+        await TransitionAsync(StageStatus.Failed, $"shard {message.ShardKey[..12]} ({shard.Source}) could not be tokenized: {message.Reason}");
+    }
+
+    public async Task OnTrainingStartedAsync(TrainingStarted message)
+    {
+        if (!IsCurrentTraining(message.Attempt))
+        {
+            return;
+        }
+
+        S.JobId = message.JobId;
+        S.TotalSteps = message.TotalSteps;
+        S.Restarts = message.Restart;
+        await SaveAsync();
+    }
+
+    public async Task OnTrainingProgressedAsync(TrainingProgressed message)
+    {
+        if (!IsCurrentTraining(message.Attempt) || message.Step < S.Step)
+        {
+            return;
+        }
+
+        S.Step = message.Step;
+        S.TotalSteps = message.TotalSteps;
+        S.Tokens = message.Tokens;
+        S.Loss = message.Loss;
+        S.LearningRate = message.LearningRate;
+        S.TokensPerSecond = message.TokensPerSecond;
+        await SaveAsync();
+    }
+
+    public async Task OnCheckpointSavedAsync(CheckpointSaved message)
+    {
+        if (S.Context is null || S.Checkpoints.Exists(c => c.Step == message.Step))
+        {
+            return;
+        }
+
+        S.Checkpoints.Add(new CheckpointSummary(message.Step, message.Tokens, message.Loss, message.Folder));
+        S.Checkpoints.Sort((a, b) => a.Step.CompareTo(b.Step));
+        await SaveAsync();
+
+        var every = Context.Evaluation.EveryNCheckpoints;
+        if (every > 0 && S.Checkpoints.Count % every == 0 && S.Status == StageStatus.Training)
+        {
+            S.PendingEvaluations.Add(message.Step);
+            await SaveAsync();
+            await IssueEvaluationsAsync();
+        }
+    }
+
+    public async Task OnTrainingCompletedAsync(TrainingCompleted message)
+    {
+        if (!IsCurrentTraining(message.Attempt))
+        {
+            return;
+        }
+
+        var final = S.Checkpoints.Find(c => c.Step == message.FinalStep)
+            ?? new CheckpointSummary(message.FinalStep, message.Tokens, message.FinalLoss, message.CheckpointFolder);
+        if (!S.Checkpoints.Contains(final))
+        {
+            S.Checkpoints.Add(final);
+            S.Checkpoints.Sort((a, b) => a.Step.CompareTo(b.Step));
+        }
+
+        S.Final = final;
+        S.Step = message.FinalStep;
+        S.Tokens = message.Tokens;
+        S.Loss = message.FinalLoss;
+        S.PendingEvaluations.Add(final.Step);
+        await TransitionAsync(StageStatus.Evaluating, null);
+        await IssueEvaluationsAsync();
+    }
+
+    public async Task OnTrainingFailedAsync(TrainingFailed message)
+    {
+        if (IsCurrentTraining(message.Attempt))
+        {
+            S.Restarts = message.Restarts;
+            await TransitionAsync(StageStatus.Failed, $"training failed after {message.Restarts} restart(s): {message.Reason}");
+        }
+    }
+
+    public async Task OnEvaluationCompletedAsync(EvaluationCompleted message)
+    {
+        if (S.Context is null || (S.Evaluations.ContainsKey(message.Step) && !S.PendingEvaluations.Contains(message.Step)))
+        {
+            return;
+        }
+
+        S.Evaluations[message.Step] = [.. message.Results];
+        S.PendingEvaluations.Remove(message.Step);
+        await SaveAsync();
+        if (S.Status == StageStatus.Evaluating && S.Final?.Step == message.Step)
+        {
+            if (Context.Publish is null)
+            {
+                await TransitionAsync(StageStatus.Completed, null);
+            }
+            else
+            {
+                await TransitionAsync(StageStatus.Publishing, null);
+                await SendPublishAsync();
+            }
+        }
+    }
+
+    public async Task OnEvaluationFailedAsync(EvaluationFailed message)
+    {
+        if (S.Context is null || !S.PendingEvaluations.Remove(message.Step))
+        {
+            return;
+        }
+
+        if (S.Status == StageStatus.Evaluating && S.Final?.Step == message.Step)
+        {
+            await TransitionAsync(StageStatus.Failed, $"evaluation of step {message.Step} failed: {message.Reason}");
+        }
+        else
+        {
+            await SaveAsync();
+        }
+    }
+
+    public async Task OnModelPublishedAsync(ModelPublished message)
+    {
+        if (S.Context is null || S.Published.Exists(p => p.Revision == message.Revision && p.Step == message.Step))
+        {
+            return;
+        }
+
+        S.Published.Add(new PublishedSummary(message.Step, message.Repo, message.Revision, message.Folder, message.Created));
+        if (S.Status == StageStatus.Publishing && S.Final?.Step == message.Step)
+        {
+            await TransitionAsync(StageStatus.Completed, null);
+        }
+        else
+        {
+            await SaveAsync();
+        }
+    }
+
+    public async Task OnPublishFailedAsync(PublishFailed message)
+    {
+        if (S.Status == StageStatus.Publishing && S.Final?.Step == message.Step)
+        {
+            await TransitionAsync(StageStatus.Failed, $"publishing step {message.Step} failed: {message.Reason}");
+        }
+    }
+
+    public Task<StageView> GetViewAsync() => Task.FromResult(BuildView());
+
+    public Task<IReadOnlyList<EvalSet>?> GetEvalSetsAsync()
+    {
+        if (S.Context is null || !IsPrepared())
+        {
+            return Task.FromResult<IReadOnlyList<EvalSet>?>(null);
+        }
+
+        var sets = new List<EvalSet>();
+        foreach (var source in Context.Spec.Sources)
+        {
+            var prefixes = new List<string>();
+            long bytes = 0;
+            foreach (var shard in S.Shards.Values.OrderBy(s => s.Key, StringComparer.Ordinal))
+            {
+                if (shard.Source == source.Name && shard.Split == SplitNames.Eval && shard.Prefix is not null)
+                {
+                    prefixes.Add(shard.Prefix);
+                    bytes += shard.TextBytes;
+                }
+            }
+
+            if (prefixes.Count > 0)
+            {
+                // Sources that share a domain report together.
+                var existing = sets.FindIndex(s => s.Domain == source.DomainName);
+                if (existing >= 0)
+                {
+                    var merged = sets[existing];
+                    sets[existing] = merged with { Prefixes = [.. merged.Prefixes, .. prefixes], TextBytes = merged.TextBytes + bytes };
+                }
+                else
+                {
+                    sets.Add(new EvalSet { Domain = source.DomainName, Prefixes = prefixes, TextBytes = bytes });
+                }
+            }
+        }
+
+        return Task.FromResult<IReadOnlyList<EvalSet>?>(sets);
+    }
+
+    public Task<IReadOnlyList<string>> GetTrainShardBlobsAsync()
+    {
+        var blobs = S.Shards.Values
+            .Where(s => s.Split == SplitNames.Train)
+            .OrderBy(s => s.Source, StringComparer.Ordinal).ThenBy(s => s.Key, StringComparer.Ordinal)
+            .Select(s => s.Blob)
+            .ToList();
+        return Task.FromResult<IReadOnlyList<string>>(blobs);
+    }
+
+    public async Task ReceiveReminder(string reminderName, Orleans.Runtime.TickStatus status)
+    {
+        if (S.Context is null || !S.Status.IsActive())
+        {
+            var reminder = await this.GetReminder(ReissueReminder);
+            if (reminder is not null)
+            {
+                await this.UnregisterReminder(reminder);
+            }
+
+            return;
+        }
+
+        if (time.GetUtcNow() - S.LastActivity >= options.Value.ReissueAfter)
+        {
+            S.LastActivity = time.GetUtcNow();
+            await SaveAsync();
+            await ResumeAsync();
+        }
+    }
+
+    private bool IsCurrentTraining(int attempt) => S.Context is not null && S.Status == StageStatus.Training && attempt == S.Attempt;
+
+    private bool IsPrepared() =>
+        Context.Tokenizer is not null
+        && S.Sources.Count > 0 && S.Sources.Values.All(s => s.Done)
+        && S.Shards.Values.All(s => s.Prefix is not null);
+
+    private bool AddShard(string source, IngestedShard shard)
+    {
+        if (S.Shards.ContainsKey(shard.ShardKey))
+        {
+            return false;
+        }
+
+        S.Shards[shard.ShardKey] = new StageShard
+        {
+            Key = shard.ShardKey,
+            Source = source,
+            Split = shard.Split,
+            Blob = shard.Blob,
+            Records = shard.Records,
+            TextBytes = shard.TextBytes,
+        };
+        return true;
+    }
+
+    private async Task CheckReadyAsync()
+    {
+        if (S.Status != StageStatus.Preparing || !IsPrepared())
+        {
+            return;
+        }
+
+        if (!S.Shards.Values.Any(s => s.Split == SplitNames.Train))
+        {
+            await TransitionAsync(StageStatus.Failed, "no training data: every record of every source was dropped, de-duplicated or quarantined");
+            return;
+        }
+
+        await TransitionAsync(StageStatus.Ready, null);
+    }
+
+    private async Task IssueIngestAsync()
+    {
+        if (!options.Value.IssueWork)
+        {
+            return;
+        }
+
+        foreach (var source in Context.Spec.Sources)
+        {
+            if (!S.Sources[source.Name].Done)
+            {
+                await commands.SendAsync(new IngestSource
+                {
+                    RunId = RunId,
+                    Stage = Name,
+                    Attempt = S.Attempt,
+                    Source = source,
+                    OutputPrefix = $"runs/{RunId}/{Name}/ingest/{source.Name}",
+                }, default);
+            }
+        }
+    }
+
+    private async Task IssueTokenizeAsync()
+    {
+        if (Context.Tokenizer is null)
+        {
+            return;
+        }
+
+        foreach (var shard in S.Shards.Values)
+        {
+            if (shard.Prefix is null && shard.Error is null)
+            {
+                await SendTokenizeAsync(shard);
+            }
+        }
+    }
+
+    private Task SendTokenizeAsync(StageShard shard)
+    {
+        var tokenizer = Context.Tokenizer!;
+        return !options.Value.IssueWork ? Task.CompletedTask : commands.SendAsync(new TokenizeShard
+        {
+            RunId = RunId,
+            Stage = Name,
+            ShardKey = shard.Key,
+            ShardBlob = shard.Blob,
+            TokenizerBlob = tokenizer.Blob,
+            TokenizerHash = tokenizer.Hash,
+        }, default);
+    }
+
+    private async Task SendLaunchAsync()
+    {
+        if (!options.Value.IssueWork)
+        {
+            return;
+        }
+
+        var context = Context;
+        var tokenizer = context.Tokenizer!;
+        await commands.SendAsync(new LaunchTraining
+        {
+            RunId = RunId,
+            Stage = Name,
+            StageIndex = context.Index,
+            Attempt = S.Attempt,
+            Data = [.. BuildBlend().Select(d => new DataPrefix { Prefix = d.Prefix, Weight = d.Weight })],
+            TokenizerBlob = tokenizer.Blob,
+            VocabSize = tokenizer.VocabSize,
+            EodTokenId = tokenizer.EodTokenId,
+            Model = context.Model,
+            Training = context.Training with { LearningRate = context.Spec.LearningRate ?? context.Training.LearningRate },
+            TokenBudget = context.Spec.TokenBudget,
+            InitFrom = S.InitFrom,
+        }, default);
+    }
+
+    /// <summary>
+    /// The stage's blend: each source's weight shared among its training shards by token count, so that a
+    /// source is sampled by its weight however it was cut into shards.
+    /// </summary>
+    private List<DataPrefixView> BuildBlend()
+    {
+        var blend = new List<DataPrefixView>();
+        if (S.Context is null)
+        {
+            return blend;
+        }
+
+        foreach (var source in Context.Spec.Sources)
+        {
+            var shards = S.Shards.Values
+                .Where(s => s.Source == source.Name && s.Split == SplitNames.Train && s.Prefix is not null && s.Tokens > 0)
+                .OrderBy(s => s.Key, StringComparer.Ordinal)
+                .ToList();
+            var total = shards.Sum(s => (double)s.Tokens);
+            foreach (var shard in shards)
+            {
+                blend.Add(new DataPrefixView(shard.Prefix!, source.Weight * shard.Tokens / total, source.Name, shard.Tokens));
+            }
+        }
+
+        return blend;
+    }
+
+    private async Task IssueEvaluationsAsync()
+    {
+        if (S.PendingEvaluations.Count == 0 || !options.Value.IssueWork)
+        {
+            return;
+        }
+
+        var sets = await Run.GetEvalSetsAsync(Context.Index);
+        if (sets is null)
+        {
+            return; // the next stage's held-out data is still being prepared; the Run pokes us when it is
+        }
+
+        foreach (var step in S.PendingEvaluations)
+        {
+            var checkpoint = S.Checkpoints.Find(c => c.Step == step);
+            if (checkpoint is null)
+            {
+                continue;
+            }
+
+            await commands.SendAsync(new EvaluateCheckpoint
+            {
+                RunId = RunId,
+                Stage = Name,
+                Step = step,
+                CheckpointFolder = checkpoint.Folder,
+                ContextLength = Context.Training.SeqLength,
+                Sets = sets,
+                MaxTokensPerDomain = Context.Evaluation.MaxTokensPerDomain,
+            }, default);
+        }
+    }
+
+    private async Task SendPublishAsync()
+    {
+        if (S.Final is not { } final || Context.Publish is not { } target || !options.Value.IssueWork)
+        {
+            return;
+        }
+
+        var curriculum = await Run.GetCurriculumAsync(Context.Index);
+        await commands.SendAsync(new PublishModel
+        {
+            RunId = RunId,
+            Stage = Name,
+            Step = final.Step,
+            CheckpointFolder = final.Folder,
+            TokenizerBlob = Context.Tokenizer!.Blob,
+            Target = target,
+            Curriculum = curriculum,
+            Evaluation = S.Evaluations.TryGetValue(final.Step, out var results) ? results : [],
+        }, default);
+    }
+
+    private async Task TransitionAsync(StageStatus status, string? reason)
+    {
+        var from = S.Status;
+        S.Status = status;
+        S.Reason = reason;
+        S.History.Add(new StageTransition(time.GetUtcNow(), status, S.Attempt, reason));
+        await SaveAsync();
+        Log.StageTransition(logger, this.GetPrimaryKeyString(), from, status, reason);
+        await JournalAsync("StageStatusChanged", new { stage = Name, index = Context.Index, from = from.ToString(), to = status.ToString(), attempt = S.Attempt, reason });
+        if (status.IsActive())
+        {
+            await this.RegisterOrUpdateReminder(ReissueReminder, options.Value.ReissueCheckPeriod, options.Value.ReissueCheckPeriod);
+        }
+
+        Run.OnStageChangedAsync(Context.Index, status).Ignore();
+    }
+
+    private Task SaveAsync()
+    {
+        S.LastActivity = time.GetUtcNow();
+        return state.WriteStateAsync();
+    }
+
+    private Task JournalAsync(string type, object payload) =>
+        GrainFactory.GetGrain<IJournalGrain>(RunId).AppendAsync(type, Name, JsonSerializer.Serialize(payload, OrchestratorJson.Options));
+
+    private StageView BuildView()
+    {
+        var spec = S.Context?.Spec;
+        var shards = S.Shards.Values;
+        return new StageView
+        {
+            Name = spec?.Name ?? this.GetPrimaryKeyString().Split('/')[^1],
+            Index = S.Context?.Index ?? -1,
+            Status = S.Status.ToString(),
+            Attempt = S.Attempt,
+            Reason = S.Reason,
+            Data = BuildBlend(),
+            TokenBudget = spec?.TokenBudget ?? 0,
+            TokensTrained = S.Tokens,
+            Step = S.Step,
+            TotalSteps = S.TotalSteps,
+            Loss = S.Loss,
+            TokensPerSecond = S.TokensPerSecond,
+            ShardsTotal = shards.Count,
+            ShardsTokenized = shards.Count(s => s.Prefix is not null),
+            ShardsFailed = shards.Count(s => s.Error is not null),
+            RecordsIn = S.Sources.Values.Sum(s => s.RecordsIn),
+            RecordsOut = S.Sources.Values.Sum(s => s.RecordsOut),
+            Duplicates = S.Sources.Values.Sum(s => s.Duplicates),
+            Quarantined = S.Sources.Values.Sum(s => s.Quarantined),
+            SourcesDone = S.Sources.Values.Count(s => s.Done),
+            SourcesTotal = spec?.Sources.Count ?? 0,
+            Checkpoints = S.Checkpoints,
+            Final = S.Final,
+            Evaluations = [.. S.Evaluations.OrderBy(e => e.Key).Select(e => new EvaluationView(e.Key, e.Value))],
+            Published = S.Published,
+            JobId = S.JobId,
+            Restarts = S.Restarts,
+        };
+    }
+}

@@ -1,0 +1,169 @@
+using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
+
+namespace Jiniac.Orchestrator.Grains;
+
+// Grain state is plain JSON on disk (FileGrainStorage) and crosses grain calls through Orleans' JSON codec:
+// one serializer, readable files, and contracts free of Orleans attributes. Renaming a property breaks
+// stored state: add, never rename.
+
+public enum RunStatus
+{
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+public enum StageStatus
+{
+    Pending,
+    Preparing,
+    Ready,
+    Training,
+    Evaluating,
+    Publishing,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+public static class StatusExtensions
+{
+    public static bool IsTerminal(this StageStatus status) =>
+        status is StageStatus.Completed or StageStatus.Failed or StageStatus.Cancelled;
+
+    /// <summary>Work is outstanding: something must be (re-)issued if it goes quiet.</summary>
+    public static bool IsActive(this StageStatus status) =>
+        status is StageStatus.Preparing or StageStatus.Training or StageStatus.Evaluating or StageStatus.Publishing;
+
+    public static bool IsTerminal(this RunStatus status) =>
+        status is RunStatus.Completed or RunStatus.Failed or RunStatus.Cancelled;
+}
+
+public sealed record TokenizerInfo
+{
+    public required string Blob { get; init; }
+    public required string Hash { get; init; }
+    public required int VocabSize { get; init; }
+    public required int EodTokenId { get; init; }
+}
+
+/// <summary>What a stage needs from the pipeline to do its work; handed over once by the Run.</summary>
+public sealed record StageContext
+{
+    public required string RunId { get; init; }
+    public required int Index { get; init; }
+    public required StageSpec Spec { get; init; }
+    public required ModelSpec Model { get; init; }
+    public required TrainingSpec Training { get; init; }
+    public required EvaluationSpec Evaluation { get; init; }
+    public PublishSpec? Publish { get; init; }
+    public TokenizerInfo? Tokenizer { get; init; }
+}
+
+public sealed record SubmitResult(string RunId, bool Created, string? Error);
+
+public sealed record ReplayResult(int Attempt, string Status, string? Error);
+
+public sealed class RunState
+{
+    public string RunId { get; set; } = "";
+    public PipelineSpec? Spec { get; set; }
+    public RunStatus Status { get; set; }
+    public string? Reason { get; set; }
+    public int CurrentStage { get; set; }
+    public List<StageStatus> Stages { get; set; } = [];
+    public TokenizerInfo? Tokenizer { get; set; }
+    public bool TokenizerRequested { get; set; }
+    public DateTimeOffset Created { get; set; }
+    public DateTimeOffset Updated { get; set; }
+}
+
+public sealed class SourceProgress
+{
+    public bool Done { get; set; }
+    public long RecordsIn { get; set; }
+    public long RecordsOut { get; set; }
+    public long Duplicates { get; set; }
+    public long Quarantined { get; set; }
+    public long BytesOut { get; set; }
+    public string? ReportBlob { get; set; }
+    public string? QuarantineBlob { get; set; }
+    public Dictionary<string, long> QuarantineReasons { get; set; } = [];
+}
+
+public sealed class StageShard
+{
+    public required string Key { get; set; }
+    public required string Source { get; set; }
+    public required string Split { get; set; }
+    public required string Blob { get; set; }
+    public long Records { get; set; }
+    public long TextBytes { get; set; }
+    public string? Prefix { get; set; }
+    public long Documents { get; set; }
+    public long Tokens { get; set; }
+    public string? Error { get; set; }
+}
+
+public sealed record CheckpointSummary(long Step, long Tokens, double Loss, string Folder);
+
+public sealed record PublishedSummary(long Step, string Repo, string Revision, string Folder, bool Created);
+
+public sealed record StageTransition(DateTimeOffset Time, StageStatus Status, int Attempt, string? Reason);
+
+public sealed class StageState
+{
+    public StageContext? Context { get; set; }
+    public StageStatus Status { get; set; }
+    public string? Reason { get; set; }
+    public int Attempt { get; set; } = 1;
+    public Dictionary<string, SourceProgress> Sources { get; set; } = [];
+    public Dictionary<string, StageShard> Shards { get; set; } = [];
+    public string? InitFrom { get; set; }
+    public string? JobId { get; set; }
+    public long TotalSteps { get; set; }
+    public long Step { get; set; }
+    public long Tokens { get; set; }
+    public double Loss { get; set; } = double.NaN;
+    public double LearningRate { get; set; }
+    public double TokensPerSecond { get; set; }
+    public int Restarts { get; set; }
+    public List<CheckpointSummary> Checkpoints { get; set; } = [];
+    public CheckpointSummary? Final { get; set; }
+    public Dictionary<long, List<DomainEvaluation>> Evaluations { get; set; } = [];
+    /// <summary>Checkpoint steps whose evaluation is asked for and not yet answered.</summary>
+    public SortedSet<long> PendingEvaluations { get; set; } = [];
+    public List<PublishedSummary> Published { get; set; } = [];
+    public List<StageTransition> History { get; set; } = [];
+    public DateTimeOffset LastActivity { get; set; }
+}
+
+public sealed class ShardState
+{
+    public IngestedShard? Shard { get; set; }
+    /// <summary>Tokenized outputs by tokenizer hash.</summary>
+    public Dictionary<string, TokenizedOutput> Tokenized { get; set; } = [];
+    public string? Error { get; set; }
+}
+
+public sealed record TokenizedOutput(string Prefix, long Documents, long Tokens);
+
+public sealed class CheckpointState
+{
+    public string? RunId { get; set; }
+    public string? Stage { get; set; }
+    public long Step { get; set; }
+    public long Tokens { get; set; }
+    public double Loss { get; set; }
+    public string? Folder { get; set; }
+    public List<DomainEvaluation>? Evaluation { get; set; }
+    public ModelPublished? Published { get; set; }
+}
+
+public sealed class RegistryState
+{
+    public List<string> Runs { get; set; } = [];
+}

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Jiniac.Contracts;
+using Jiniac.Hosting;
+using Jiniac.Orchestrator.Consumers;
+using Jiniac.Orchestrator.Control;
+using Jiniac.Orchestrator.Journal;
+using Jiniac.Orchestrator.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Serialization;
+using Orleans.Storage;
+
+namespace Jiniac.Orchestrator;
+
+public static class ServiceCollectionExtensions
+{
+    /// <summary>
+    /// The orchestrator: an Orleans silo with the Run/Stage/Shard/Checkpoint/Journal grains, the event
+    /// consumers that feed them, and the gRPC control API (map it with <see cref="MapOrchestrator"/>).
+    /// </summary>
+    public static WebApplicationBuilder AddOrchestratorService(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateOnStart();
+        services.AddOptions<ControlOptions>().BindConfiguration(ControlOptions.Section).ValidateOnStart();
+        services.AddSingleton(sp => new FileJournalStore(sp.GetRequiredService<StatePaths>().Journal));
+        services.AddKeyedSingleton<IGrainStorage>(Grains.OrchestratorStorage.Name, (sp, _) => new FileGrainStorage(sp.GetRequiredService<StatePaths>().Grains));
+
+        var topology = builder.Configuration.GetSection(JiniacOptions.Section).GetValue<Topology?>(nameof(JiniacOptions.Topology)) ?? Topology.Embedded;
+        if (topology != Topology.Embedded)
+        {
+            throw new OptionsValidationException(JiniacOptions.Section, typeof(JiniacOptions),
+                ["Jiniac:Topology: the orchestrator runs embedded only for now (a localhost silo with grain state in files); the Redis-backed Orleans cluster is not built yet"]);
+        }
+
+        builder.UseOrleans(silo =>
+        {
+            // Embedded: one silo on loopback, on ports free at start, so several hosts (tests) never collide.
+            silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "jiniac", clusterId: "jiniac-embedded");
+            silo.UseInMemoryReminderService();
+            silo.Services.AddSerializer(serializer => serializer.AddJsonSerializer(
+                isSupported: type => type.Namespace?.StartsWith("Jiniac.", StringComparison.Ordinal) == true,
+                OrchestratorJson.Options));
+        });
+
+        services.AddGrpc();
+        services.AddHostedService<ControlEndpointFile>();
+        services.BusRegistry().AddEndpoint(Queues.Orchestrator, 8, typeof(StageEventConsumer), typeof(JournalRecorder));
+
+        var url = builder.Configuration.GetSection(ControlOptions.Section).GetValue<string>(nameof(ControlOptions.Url)) ?? new ControlOptions().Url;
+        var uri = new Uri(url);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+            kestrel.Listen(IPAddress.Parse(uri.Host == "localhost" ? "127.0.0.1" : uri.Host), uri.Port, listen => listen.Protocols = HttpProtocols.Http2));
+        return builder;
+    }
+
+    public static IEndpointRouteBuilder MapOrchestrator(this IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGrpcService<ControlService>();
+        return endpoints;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>Tells CLI commands on this machine where the live host's control API is: {state}/control.json.</summary>
+internal sealed class ControlEndpointFile(IServer server, IHostApplicationLifetime lifetime, StatePaths paths, ILogger<ControlEndpointFile> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+            if (address is null)
+            {
+                return;
+            }
+
+            Directory.CreateDirectory(paths.Root);
+            var temp = paths.ControlEndpointFile + ".tmp~";
+            File.WriteAllText(temp, JsonSerializer.Serialize(new ControlEndpoint(address, Environment.ProcessId), OrchestratorJson.Options));
+            File.Move(temp, paths.ControlEndpointFile, overwrite: true);
+            Log.ControlListening(logger, address);
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (File.Exists(paths.ControlEndpointFile)
+            && JsonSerializer.Deserialize<ControlEndpoint>(File.ReadAllText(paths.ControlEndpointFile), OrchestratorJson.Options)?.Pid == Environment.ProcessId)
+        {
+            File.Delete(paths.ControlEndpointFile);
+        }
+
+        return Task.CompletedTask;
+    }
+}
+
+public sealed record ControlEndpoint(string Address, int Pid);

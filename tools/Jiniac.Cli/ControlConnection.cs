@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Grpc.Net.Client;
+using Jiniac.Contracts.Grpc.Control.V1;
+using Jiniac.Orchestrator;
+using Microsoft.AspNetCore.Builder;
+
+namespace Jiniac.Cli;
+
+/// <summary>
+/// A control-API client for a state folder: the live host's (found through {state}/control.json), or,
+/// when none runs, a host of our own — read-only unless <c>workers</c> is asked for. Only one host
+/// owns a state folder at a time ({state}/host.lock).
+/// </summary>
+internal sealed class ControlConnection : IAsyncDisposable
+{
+    private readonly GrpcChannel _channel;
+    private readonly WebApplication? _host;
+    private readonly HostLock? _lock;
+
+    private ControlConnection(GrpcChannel channel, WebApplication? host, HostLock? hostLock)
+    {
+        _channel = channel;
+        _host = host;
+        _lock = hostLock;
+        Client = new ControlService.ControlServiceClient(channel);
+    }
+
+    public ControlService.ControlServiceClient Client { get; }
+
+    /// <summary>The host this process started, if any (null when attached to another process's host).</summary>
+    public WebApplication? OwnHost => _host;
+
+    public static async Task<ControlConnection> OpenAsync(string stateDir, bool startWorkers, bool mustExist, CancellationToken cancellationToken)
+    {
+        var root = Path.GetFullPath(stateDir);
+        if (TryLiveEndpoint(root) is { } address)
+        {
+            return new ControlConnection(GrpcChannel.ForAddress(address), null, null);
+        }
+
+        if (mustExist && !Directory.Exists(Path.Combine(root, "grains")))
+        {
+            throw new CliException($"no Jiniac state in {root}: start a run with `jiniac run PIPELINE`, or pass --state-dir");
+        }
+
+        Directory.CreateDirectory(root);
+        var hostLock = HostLock.TryAcquire(Path.Combine(root, "host.lock"))
+            ?? throw new CliException($"another jiniac process owns {root} and its control API is not answering yet; try again in a moment");
+        try
+        {
+            var host = EmbeddedHost.Build(root, startWorkers);
+            await host.StartAsync(cancellationToken);
+            var url = host.Urls.First();
+            return new ControlConnection(GrpcChannel.ForAddress(url), host, hostLock);
+        }
+        catch
+        {
+            hostLock.Dispose();
+            throw;
+        }
+    }
+
+    private static string? TryLiveEndpoint(string root)
+    {
+        var file = Path.Combine(root, "control.json");
+        if (!File.Exists(file))
+        {
+            return null;
+        }
+
+        try
+        {
+            var endpoint = JsonSerializer.Deserialize<ControlEndpoint>(File.ReadAllText(file), OrchestratorJson.Options);
+            if (endpoint is null || endpoint.Pid == Environment.ProcessId)
+            {
+                return null;
+            }
+
+            using var process = Process.GetProcessById(endpoint.Pid);
+            return process.HasExited ? null : endpoint.Address;
+        }
+        catch (Exception e) when (e is ArgumentException or JsonException or IOException or InvalidOperationException)
+        {
+            return null; // a stale file from a host that died
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        if (_host is not null)
+        {
+            await _host.StopAsync(CancellationToken.None);
+            await _host.DisposeAsync();
+        }
+
+        _lock?.Dispose();
+    }
+}
+
+/// <summary>An exclusive lock on {state}/host.lock (flock through FileShare.None), released by the OS if the process dies.</summary>
+internal sealed class HostLock : IDisposable
+{
+    private readonly FileStream _stream;
+
+    private HostLock(FileStream stream) => _stream = stream;
+
+    public static HostLock? TryAcquire(string path)
+    {
+        try
+        {
+            var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            stream.SetLength(0);
+            var pid = System.Text.Encoding.ASCII.GetBytes(Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            stream.Write(pid);
+            stream.Flush();
+            return new HostLock(stream);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose() => _stream.Dispose();
+}
