@@ -48,7 +48,19 @@ public sealed class FolderBlobStore : IBlobStore
                 RandomAccess.FlushToDisk(handle);
             }
 
-            File.Move(localPath, path, overwrite: true);
+            // Across file systems File.Move copies into its destination, so a reader could see a partial
+            // blob: move to a temp name beside the key first, then rename, which is atomic.
+            var temp = TempPath(path);
+            try
+            {
+                File.Move(localPath, temp);
+                File.Move(temp, path, overwrite: true);
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
+
             return;
         }
 
@@ -63,8 +75,10 @@ public sealed class FolderBlobStore : IBlobStore
         {
             return Task.FromResult<Stream>(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan));
         }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException
+            || (e is UnauthorizedAccessException && Directory.Exists(path)))
         {
+            // A key that is only a "folder" of other keys (a/b when a/b/c exists) is not a blob either.
             throw new BlobNotFoundException(key);
         }
     }
@@ -81,7 +95,7 @@ public sealed class FolderBlobStore : IBlobStore
     {
         // A prefix is matched on whole keys, like blob listings: "a/b" lists "a/b/c" and "a/bc".
         var slash = prefix.LastIndexOf('/');
-        var dir = slash < 0 ? _root : Path.Combine(_root, prefix[..slash]);
+        var dir = slash < 0 ? _root : Path.Combine(_root, ValidPrefixFolder(prefix[..slash]));
         if (!Directory.Exists(dir))
         {
             yield break;
@@ -108,7 +122,15 @@ public sealed class FolderBlobStore : IBlobStore
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken)
     {
-        File.Delete(PathOf(key));
+        try
+        {
+            File.Delete(PathOf(key));
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Deleting is idempotent: a key whose folder never existed is already gone.
+        }
+
         return Task.CompletedTask;
     }
 
@@ -116,6 +138,19 @@ public sealed class FolderBlobStore : IBlobStore
     {
         var path = PathOf(key);
         return File.Exists(path) ? Task.FromResult(path) : throw new BlobNotFoundException(key);
+    }
+
+    /// <summary>The folder part of a prefix becomes a path, so it is a key like any other: "../" must not list outside the root.</summary>
+    private static string ValidPrefixFolder(string folder)
+    {
+        try
+        {
+            return BlobKey.Validate(folder).Replace('/', Path.DirectorySeparatorChar);
+        }
+        catch (ArgumentException)
+        {
+            throw new ArgumentException($"blob prefix folder '{folder}' is not valid", "prefix");
+        }
     }
 
     private string PathOf(string key) => Path.Combine(_root, BlobKey.Validate(key).Replace('/', Path.DirectorySeparatorChar));
