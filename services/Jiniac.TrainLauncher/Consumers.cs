@@ -6,10 +6,18 @@ namespace Jiniac.TrainLauncher;
 /// <summary>Hands the stage to the supervisor and returns at once: training takes hours, a consumer must not.</summary>
 public sealed class LaunchTrainingConsumer(TrainingSupervisor supervisor) : IConsumer<LaunchTraining>
 {
-    public Task Consume(ConsumeContext<LaunchTraining> context)
+    public async Task Consume(ConsumeContext<LaunchTraining> context)
     {
-        supervisor.Launch(context.Message);
-        return Task.CompletedTask;
+        var message = context.Message;
+        try
+        {
+            supervisor.Launch(message);
+        }
+        catch (ArgumentException e)
+        {
+            // An unsafe run or stage name never becomes a path; retrying cannot help, so say so.
+            await context.Publish(new TrainingFailed { RunId = message.RunId, Stage = message.Stage, Attempt = message.Attempt, Reason = e.Message, Restarts = 0 }, context.CancellationToken);
+        }
     }
 }
 

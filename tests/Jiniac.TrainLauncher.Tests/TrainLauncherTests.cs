@@ -252,4 +252,17 @@ public sealed class TrainLauncherTests
         Assert.True(File.Exists(Path.Combine(archived, "checkpoints", "step_0000006", "COMPLETE")));
         Assert.True(File.Exists(Path.Combine(archived, "DONE.json")));
     }
+
+    [Fact]
+    public async Task An_unsafe_stage_name_fails_the_launch_without_touching_the_disk()
+    {
+        await using var fixture = await LauncherFixture.StartAsync();
+        await SendAsync(fixture, LauncherFixture.Command(steps: 4) with { Stage = "../../escape" });
+
+        var failed = await fixture.Events.WaitForAsync<TrainingFailed>();
+
+        Assert.Contains("not a safe name", failed.Reason);
+        Assert.Empty(fixture.Events.Of<TrainingStarted>());
+        Assert.False(Directory.Exists(Path.Combine(fixture.StateDir, "runs")));
+    }
 }
