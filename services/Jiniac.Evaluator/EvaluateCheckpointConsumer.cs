@@ -1,0 +1,200 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Jiniac.Contracts;
+using Jiniac.Hosting;
+using Jiniac.Hosting.Blobs;
+using MassTransit;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Jiniac.Evaluator;
+
+/// <summary>
+/// Renders EVAL.json into the checkpoint's eval folder, runs <c>&lt;trainer&gt; evaluate --job EVAL.json</c>
+/// and reports results.json. The same job evaluated before (EVAL.done holds its hash) is reported again
+/// without rerunning, so a lost EvaluationCompleted costs nothing.
+/// </summary>
+public sealed class EvaluateCheckpointConsumer(
+    IOptions<EvaluatorOptions> options,
+    StatePaths paths,
+    IBlobStore blobs,
+    ILogger<EvaluateCheckpointConsumer> logger) : IConsumer<EvaluateCheckpoint>
+{
+    public const string JobFile = "EVAL.json";
+    public const string ResultsFile = "results.json";
+    public const string DoneFile = "EVAL.done";
+    public const string LogFile = "evaluate.log";
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+
+    public async Task Consume(ConsumeContext<EvaluateCheckpoint> context)
+    {
+        var message = context.Message;
+        try
+        {
+            var results = await EvaluateAsync(message, context.CancellationToken);
+            await context.Publish(new EvaluationCompleted { RunId = message.RunId, Stage = message.Stage, Step = message.Step, Results = results }, context.CancellationToken);
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e) when (e is EvaluationException or IOException or ArgumentException or JsonException or InvalidOperationException or UnauthorizedAccessException)
+        {
+            Log.Failed(logger, message.RunId, message.Stage, message.Step, e.Message, e is EvaluationException ? null : e);
+            await context.Publish(new EvaluationFailed { RunId = message.RunId, Stage = message.Stage, Step = message.Step, Reason = e.Message }, context.CancellationToken);
+        }
+    }
+
+    private async Task<IReadOnlyList<DomainEvaluation>> EvaluateAsync(EvaluateCheckpoint message, CancellationToken cancellationToken)
+    {
+        var dir = paths.EvalDir(message.RunId, message.Stage, message.Step);
+        var checkpoint = Path.GetFullPath(message.CheckpointFolder);
+        if (!File.Exists(Path.Combine(checkpoint, "COMPLETE")))
+        {
+            throw new EvaluationException($"checkpoint '{checkpoint}' is not a complete checkpoint");
+        }
+
+        if (message.Sets.Count == 0 || message.ContextLength <= 0)
+        {
+            throw new EvaluationException("nothing to evaluate: no held-out sets, or no context length");
+        }
+
+        var sets = new List<EvalJobSet>(message.Sets.Count);
+        foreach (var set in message.Sets)
+        {
+            var prefixes = new List<string>(set.Prefixes.Count);
+            foreach (var prefix in set.Prefixes)
+            {
+                prefixes.Add(await LocalPrefixAsync(prefix, cancellationToken));
+            }
+
+            sets.Add(new EvalJobSet { Domain = set.Domain, Prefixes = prefixes, TextBytes = set.TextBytes });
+        }
+
+        Directory.CreateDirectory(dir);
+        var job = new EvalJob
+        {
+            Checkpoint = checkpoint,
+            ContextLength = message.ContextLength,
+            MaxTokensPerDomain = message.MaxTokensPerDomain,
+            Sets = sets,
+            Output = Path.Combine(dir, ResultsFile),
+            Threads = options.Value.Threads,
+        };
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(job, Json);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var resultsPath = Path.Combine(dir, ResultsFile);
+        var donePath = Path.Combine(dir, DoneFile);
+        if (File.Exists(resultsPath) && File.Exists(donePath) && string.Equals(File.ReadAllText(donePath).Trim(), hash, StringComparison.Ordinal))
+        {
+            var earlier = ReadResults(resultsPath, message.Sets);
+            Log.AlreadyDone(logger, message.RunId, message.Stage, message.Step);
+            return earlier;
+        }
+
+        File.Delete(donePath);
+        File.Delete(resultsPath);
+        var jobPath = Path.Combine(dir, JobFile);
+        WriteAtomic(jobPath, bytes);
+        Log.Evaluating(logger, message.RunId, message.Stage, message.Step, sets.Count);
+        var logPath = Path.Combine(dir, LogFile);
+        var exitCode = await EvaluationProcess.RunAsync(options.Value, jobPath, dir, logPath, cancellationToken);
+        if (exitCode != 0 || !File.Exists(resultsPath))
+        {
+            var what = exitCode != 0 ? $"evaluate exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}" : "evaluate exited 0 without writing results.json";
+            throw new EvaluationException($"{what}; last lines of {LogFile}:\n{EvaluationProcess.Tail(logPath, options.Value.LogTailLines)}");
+        }
+
+        var results = ReadResults(resultsPath, message.Sets);
+        WriteAtomic(donePath, Encoding.ASCII.GetBytes(hash));
+        Log.Evaluated(logger, message.RunId, message.Stage, message.Step);
+        return results;
+    }
+
+    /// <summary>results.json in the order the sets were asked for; a missing domain or a non-number is a failure, not a result.</summary>
+    private static List<DomainEvaluation> ReadResults(string path, IReadOnlyList<EvalSet> asked)
+    {
+        var parsed = JsonSerializer.Deserialize<EvalResults>(File.ReadAllBytes(path))?.Results
+            ?? throw new EvaluationException("results.json has no \"results\" array");
+        var results = new List<DomainEvaluation>(asked.Count);
+        foreach (var set in asked)
+        {
+            EvalResult? found = null;
+            foreach (var result in parsed)
+            {
+                if (string.Equals(result.Domain, set.Domain, StringComparison.Ordinal))
+                {
+                    found = result;
+                    break;
+                }
+            }
+
+            if (found is null)
+            {
+                throw new EvaluationException($"results.json has no result for domain '{set.Domain}'");
+            }
+
+            if (!double.IsFinite(found.Loss) || found.Tokens <= 0)
+            {
+                throw new EvaluationException($"results.json has no usable result for domain '{set.Domain}' (tokens {found.Tokens}, loss {found.Loss})");
+            }
+
+            results.Add(new DomainEvaluation
+            {
+                Domain = set.Domain,
+                Tokens = found.Tokens,
+                TextBytes = found.TextBytes,
+                Loss = found.Loss,
+                Perplexity = found.Perplexity,
+                BitsPerByte = found.BitsPerByte,
+            });
+        }
+
+        return results;
+    }
+
+    /// <summary>The evaluator reads .bin/.idx pairs by prefix, so both must sit side by side locally.</summary>
+    private async Task<string> LocalPrefixAsync(string prefix, CancellationToken cancellationToken)
+    {
+        string bin, idx;
+        try
+        {
+            bin = await blobs.GetLocalPathAsync(prefix + ".bin", cancellationToken);
+            idx = await blobs.GetLocalPathAsync(prefix + ".idx", cancellationToken);
+        }
+        catch (BlobNotFoundException e)
+        {
+            throw new EvaluationException(e.Message);
+        }
+
+        var local = bin[..^".bin".Length];
+        return string.Equals(idx, local + ".idx", StringComparison.Ordinal)
+            ? local
+            : throw new EvaluationException($"the blob store put {prefix}.bin and {prefix}.idx in different places");
+    }
+
+    private static void WriteAtomic(string path, byte[] bytes)
+    {
+        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                file.Write(bytes);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temp, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temp);
+        }
+    }
+}
+
+/// <summary>A failure whose message is the whole story (the reason EvaluationFailed carries).</summary>
+internal sealed class EvaluationException(string message) : Exception(message);

@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Jiniac.Contracts;
+
+namespace Jiniac.Publisher;
+
+/// <summary>The architecture facts a model card states, read from the checkpoint's config.json.</summary>
+internal sealed record ModelFacts(int VocabSize, int HiddenSize, int Layers, int Heads, int KvHeads, int ContextLength, int BosTokenId, int EosTokenId);
+
+/// <summary>
+/// README.md of a published revision: YAML front matter the Hub reads (language, license,
+/// library_name, tags, model-index with one result per held-out domain) and a body for people.
+/// Nothing in it depends on the clock, so the same checkpoint always yields the same revision id.
+/// </summary>
+internal static class ModelCard
+{
+    private static readonly JsonSerializerOptions Quoting = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static string Render(PublishModel message, RepoId repo, ModelFacts model)
+    {
+        var card = new StringBuilder();
+        card.Append("---\n");
+        if (message.Target.Languages.Count > 0)
+        {
+            card.Append("language:\n");
+            foreach (var language in message.Target.Languages)
+            {
+                card.Append("- ").Append(Quote(language)).Append('\n');
+            }
+        }
+
+        card.Append("license: ").Append(Quote(message.Target.License)).Append('\n');
+        card.Append("library_name: transformers\n");
+        card.Append("pipeline_tag: text-generation\n");
+        card.Append("tags:\n- jiniac\n- llama\n- causal-lm\n");
+        card.Append("model-index:\n");
+        card.Append("- name: ").Append(Quote(repo.ToString())).Append('\n');
+        card.Append("  results:");
+        if (message.Evaluation.Count == 0)
+        {
+            card.Append(" []");
+        }
+
+        card.Append('\n');
+        foreach (var result in message.Evaluation)
+        {
+            card.Append("  - task:\n");
+            card.Append("      type: text-generation\n");
+            card.Append("      name: Language modelling\n");
+            card.Append("    dataset:\n");
+            card.Append("      type: ").Append(Quote(result.Domain)).Append('\n');
+            card.Append("      name: ").Append(Quote($"{result.Domain} (held-out)")).Append('\n');
+            card.Append("      split: eval\n");
+            card.Append("    metrics:\n");
+            card.Append("    - type: perplexity\n");
+            card.Append("      name: Perplexity\n");
+            card.Append("      value: ").Append(YamlNumber(result.Perplexity)).Append('\n');
+            card.Append("    - type: bits_per_byte\n");
+            card.Append("      name: Bits per byte\n");
+            card.Append("      value: ").Append(YamlNumber(result.BitsPerByte)).Append('\n');
+        }
+
+        card.Append("---\n\n");
+        card.Append("# ").Append(repo.ToString()).Append("\n\n");
+        var stageIndex = IndexOfStage(message.Curriculum, message.Stage);
+        card.Append("A LLaMA-architecture causal language model (`LlamaForCausalLM`) trained from scratch with the Jiniac Platform: run `")
+            .Append(message.RunId).Append("`, checkpoint at step ").Append(Number(message.Step)).Append(" of stage `").Append(message.Stage).Append('`');
+        if (stageIndex >= 0)
+        {
+            card.Append(" (stage ").Append(Number(stageIndex + 1)).Append(" of the curriculum so far)");
+        }
+
+        card.Append(". Weights are float32 safetensors; the tokenizer is a Hugging Face `tokenizer.json`.\n\n");
+        card.Append("| Architecture | |\n| --- | --- |\n");
+        card.Append("| Layers | ").Append(Number(model.Layers)).Append(" |\n");
+        card.Append("| Hidden size | ").Append(Number(model.HiddenSize)).Append(" |\n");
+        card.Append("| Attention heads (key/value) | ").Append(Number(model.Heads)).Append(" (").Append(Number(model.KvHeads)).Append(") |\n");
+        card.Append("| Vocabulary | ").Append(Number(model.VocabSize)).Append(" |\n");
+        card.Append("| Context length | ").Append(Number(model.ContextLength)).Append(" |\n\n");
+
+        card.Append("## Curriculum so far\n\n");
+        card.Append("| Stage | Sources | Tokens | Steps | Final loss |\n| --- | --- | ---: | ---: | ---: |\n");
+        foreach (var entry in message.Curriculum)
+        {
+            card.Append("| ").Append(Cell(entry.Stage))
+                .Append(" | ").Append(Cell(string.Join(", ", entry.Sources)))
+                .Append(" | ").Append(Number(entry.Tokens))
+                .Append(" | ").Append(Number(entry.Steps))
+                .Append(" | ").Append(entry.FinalLoss is { } loss ? Fixed(loss, 4) : "—")
+                .Append(" |\n");
+        }
+
+        card.Append("\n## Evaluation\n\n");
+        if (message.Evaluation.Count == 0)
+        {
+            card.Append("This checkpoint has not been evaluated.\n");
+        }
+        else
+        {
+            card.Append("Held-out data of each domain, scored in non-overlapping windows of the context length. ")
+                .Append("Loss is the mean negative log-likelihood per token in nats; bits per byte compares across tokenizers.\n\n");
+            card.Append("| Domain | Tokens | Loss | Perplexity | Bits/byte |\n| --- | ---: | ---: | ---: | ---: |\n");
+            foreach (var result in message.Evaluation)
+            {
+                card.Append("| ").Append(Cell(result.Domain))
+                    .Append(" | ").Append(Number(result.Tokens))
+                    .Append(" | ").Append(Fixed(result.Loss, 4))
+                    .Append(" | ").Append(Fixed(result.Perplexity, 2))
+                    .Append(" | ").Append(Fixed(result.BitsPerByte, 4))
+                    .Append(" |\n");
+            }
+        }
+
+        card.Append("\n## Usage\n\n```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n")
+            .Append("tokenizer = AutoTokenizer.from_pretrained(\"").Append(repo.ToString()).Append("\")\n")
+            .Append("model = AutoModelForCausalLM.from_pretrained(\"").Append(repo.ToString()).Append("\")\n```\n");
+        return card.ToString();
+    }
+
+    private static int IndexOfStage(IReadOnlyList<CurriculumEntry> curriculum, string stage)
+    {
+        for (var i = 0; i < curriculum.Count; i++)
+        {
+            if (string.Equals(curriculum[i].Stage, stage, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>A YAML double-quoted scalar: JSON string syntax is valid YAML.</summary>
+    private static string Quote(string value) => JsonSerializer.Serialize(value, Quoting);
+
+    private static string YamlNumber(double value) =>
+        double.IsNaN(value) ? ".nan"
+        : double.IsPositiveInfinity(value) ? ".inf"
+        : double.IsNegativeInfinity(value) ? "-.inf"
+        : value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+
+    private static string Fixed(double value, int decimals) =>
+        double.IsFinite(value) ? value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) : value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).Replace('\n', ' ').Replace('\r', ' ');
+}

@@ -1,0 +1,356 @@
+using System.Globalization;
+using Jiniac.Contracts;
+using Microsoft.Extensions.Logging;
+
+namespace Jiniac.TrainLauncher;
+
+/// <summary>One stage's training on the local-process backend: start, follow, resume after crashes, report.</summary>
+internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining command)
+{
+    public const string Backend = "local";
+    public const string LogFile = "trainer.log";
+    public const string MetricsFile = "metrics.jsonl";
+    public const string PidFile = "trainer.pid";
+
+    private readonly Lock _lock = new();
+    private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(supervisor.ShutdownToken);
+    private readonly HashSet<string> _settledCheckpoints = new(StringComparer.Ordinal);
+    private Task _completion = Task.CompletedTask;
+    private MetricsFollower? _follower;
+    private TrainerProcess? _process;
+    private string? _stopReason;
+    private bool _shutdown;
+
+    private MetricsLine? _latest;
+    private long _lastPublishedStep = -1;
+    private DateTimeOffset _lastProgressAt = DateTimeOffset.MinValue;
+
+    public string RunId => command.RunId;
+    public string Stage => command.Stage;
+    public int Attempt => command.Attempt;
+    public Task Completion => _completion;
+
+    private TrainLauncherOptions Options => supervisor.Options;
+    private ILogger Logger => supervisor.Logger;
+
+    public void Start(Task previous) => _completion = Task.Run(() => RunAsync(previous));
+
+    public void RequestStop(string reason, bool shutdown)
+    {
+        lock (_lock)
+        {
+            _stopReason ??= reason;
+            _shutdown |= shutdown;
+            _process?.Terminate();
+        }
+
+        try
+        {
+            _stop.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The job has just finished.
+        }
+    }
+
+    private async Task RunAsync(Task previous)
+    {
+        try
+        {
+            await previous;
+            await TrainAsync();
+        }
+        catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+        {
+            await StoppedAsync();
+        }
+        catch (Exception e)
+        {
+            Log.Failed(Logger, RunId, Stage, e.Message, e);
+            await PublishAsync(new TrainingFailed { RunId = RunId, Stage = Stage, Attempt = Attempt, Reason = e.Message, Restarts = 0 });
+        }
+        finally
+        {
+            supervisor.Forget(this);
+            _stop.Dispose();
+        }
+    }
+
+    private async Task TrainAsync()
+    {
+        var token = _stop.Token;
+        var dir = supervisor.Paths.TrainDir(RunId, Stage);
+        Directory.CreateDirectory(dir);
+        var job = await TrainJobs.RenderAsync(command, dir, supervisor.Blobs, token);
+        var hash = job.JobHash!;
+        var totalSteps = TrainJobs.TotalSteps(job.Train.TrainTokens, job.Train.MicroBatchSize, job.Train.SeqLength);
+
+        if (await TrainerProcess.EndOrphanAsync(Path.Combine(dir, PidFile), Options.StopTimeout, supervisor.Time, token) is { } orphan)
+        {
+            Log.OrphanEnded(Logger, RunId, Stage, orphan);
+        }
+
+        SupersedeOtherJob(dir, hash);
+
+        // A stage that already finished (its TrainingCompleted may have been lost) is reported, not retrained.
+        if (Checkpoints.TryReadDone(dir, hash) is { } finished)
+        {
+            Log.AlreadyCompleted(Logger, RunId, Stage, finished.Checkpoint.Step);
+            await PublishCompletedAsync(finished.Done, finished.Checkpoint);
+            return;
+        }
+
+        _follower = new MetricsFollower(Path.Combine(dir, MetricsFile));
+        _follower.SkipExisting();
+        var pidFile = Path.Combine(dir, PidFile);
+        for (var restart = 0; ; restart++)
+        {
+            token.ThrowIfCancellationRequested();
+            var completeCheckpoints = Checkpoints.Complete(dir, hash);
+            var resume = completeCheckpoints.Count > 0 ? completeCheckpoints[^1] : null;
+            TrainJobs.Write(dir, job with { ResumeFrom = resume?.Folder });
+            File.Delete(Path.Combine(dir, Checkpoints.DoneFile));
+
+            TrainerProcess process;
+            lock (_lock)
+            {
+                if (_stopReason is not null)
+                {
+                    break;
+                }
+
+                process = TrainerProcess.Start(Options.Trainer, ["train", "--job", Path.Combine(dir, TrainJobs.FileName)], dir, Path.Combine(dir, LogFile), Options.Environment);
+                _process = process;
+            }
+
+            int exitCode;
+            using (process)
+            {
+                process.WritePidFile(pidFile);
+                Log.TrainerStarted(Logger, RunId, Stage, Attempt, process.Pid, restart, resume?.Folder);
+                await PublishAsync(new TrainingStarted
+                {
+                    RunId = RunId,
+                    Stage = Stage,
+                    Attempt = Attempt,
+                    JobId = $"{Backend}:{process.Pid.ToString(CultureInfo.InvariantCulture)}",
+                    Backend = Backend,
+                    TotalSteps = totalSteps,
+                    ResumedFromStep = resume?.Step,
+                    Restart = restart,
+                });
+
+                // Follow until exit. Stop requests only signal the trainer; it is still followed until it has saved.
+                var exited = process.WaitForExitAsync(CancellationToken.None);
+                while (!exited.IsCompleted)
+                {
+                    await Task.WhenAny(exited, Task.Delay(Options.PollInterval, supervisor.Time, CancellationToken.None));
+                    await PollAsync(dir, hash, totalSteps);
+                }
+
+                exitCode = await exited;
+                lock (_lock)
+                {
+                    _process = null;
+                }
+
+                await PollAsync(dir, hash, totalSteps);
+                File.Delete(pidFile);
+            }
+
+            if (exitCode == 0 && Checkpoints.TryReadDone(dir, hash) is { } done)
+            {
+                await PublishProgressAsync(totalSteps, force: true);
+                Log.Completed(Logger, RunId, Stage, done.Checkpoint.Step);
+                await PublishCompletedAsync(done.Done, done.Checkpoint);
+                return;
+            }
+
+            if (_stopReason is not null)
+            {
+                break;
+            }
+
+            var reason = exitCode == 0 ? "the trainer exited 0 without a valid DONE.json" : $"the trainer exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}";
+            var maxRestarts = command.Training.MaxRestarts;
+            if (restart >= maxRestarts)
+            {
+                var tail = TrainerProcess.Tail(Path.Combine(dir, LogFile), Options.LogTailLines);
+                var message = $"{reason} after {restart.ToString(CultureInfo.InvariantCulture)} restarts; last lines of trainer.log:\n{tail}";
+                Log.Failed(Logger, RunId, Stage, message, null);
+                await PublishAsync(new TrainingFailed { RunId = RunId, Stage = Stage, Attempt = Attempt, Reason = message, ExitCode = exitCode, Restarts = restart });
+                return;
+            }
+
+            Log.Restarting(Logger, RunId, Stage, exitCode, restart + 1, maxRestarts);
+            await PublishAsync(new AlertRaised
+            {
+                RunId = RunId,
+                Stage = Stage,
+                Severity = "warning",
+                Kind = "trainer-restarted",
+                Message = $"{reason}; resuming from the latest complete checkpoint (restart {(restart + 1).ToString(CultureInfo.InvariantCulture)} of {maxRestarts.ToString(CultureInfo.InvariantCulture)})",
+            });
+            await Task.Delay(Options.RestartDelay, supervisor.Time, token);
+        }
+
+        await StoppedAsync();
+    }
+
+    /// <summary>
+    /// Outputs of a different job (changed settings, data or init) must neither be resumed from nor
+    /// collide with the new job's checkpoint names: they are moved aside, kept for inspection.
+    /// </summary>
+    private void SupersedeOtherJob(string dir, string hash)
+    {
+        var previous = TrainJobs.TryRead(dir);
+        if (previous?.JobHash is not { Length: > 0 } old || string.Equals(old, hash, StringComparison.Ordinal))
+        {
+            return;
+        }
+
+        var stamp = supervisor.Time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
+        var archive = Path.Combine(dir, "superseded", $"{stamp}-{old[..Math.Min(12, old.Length)]}");
+        Directory.CreateDirectory(archive);
+        foreach (var name in (string[])[Checkpoints.Folder, MetricsFile, Checkpoints.DoneFile, LogFile, TrainJobs.FileName])
+        {
+            var source = Path.Combine(dir, name);
+            if (Directory.Exists(source))
+            {
+                Directory.Move(source, Path.Combine(archive, name));
+            }
+            else if (File.Exists(source))
+            {
+                File.Move(source, Path.Combine(archive, name));
+            }
+        }
+
+        Log.Superseded(Logger, RunId, Stage, old, archive);
+    }
+
+    private async Task PollAsync(string dir, string hash, long totalSteps)
+    {
+        var lines = _follower!.ReadNew();
+        if (lines.Count > 0)
+        {
+            _latest = lines[^1];
+        }
+
+        await PublishProgressAsync(totalSteps, force: false);
+
+        var root = Path.Combine(dir, Checkpoints.Folder);
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        List<CheckpointInfo>? fresh = null;
+        foreach (var folder in Directory.EnumerateDirectories(root, "step_*"))
+        {
+            var name = Path.GetFileName(folder);
+            if (_settledCheckpoints.Contains(name) || Checkpoints.TryRead(folder) is not { } checkpoint)
+            {
+                // Settled already, or not complete (yet): a checkpoint without COMPLETE does not exist.
+                continue;
+            }
+
+            // Another job's checkpoint is never reported; it is looked at again in case this job's trainer replaces it.
+            if (string.Equals(checkpoint.JobHash, hash, StringComparison.Ordinal))
+            {
+                _settledCheckpoints.Add(name);
+                (fresh ??= []).Add(checkpoint);
+            }
+        }
+
+        if (fresh is null)
+        {
+            return;
+        }
+
+        fresh.Sort(static (a, b) => a.Step.CompareTo(b.Step));
+        foreach (var checkpoint in fresh)
+        {
+            await PublishAsync(new CheckpointSaved
+            {
+                RunId = RunId,
+                Stage = Stage,
+                Attempt = Attempt,
+                Step = checkpoint.Step,
+                Tokens = checkpoint.Tokens,
+                Loss = checkpoint.Loss,
+                Folder = checkpoint.Folder,
+            });
+        }
+    }
+
+    private async Task PublishProgressAsync(long totalSteps, bool force)
+    {
+        if (_latest is not { } latest || latest.Step == _lastPublishedStep)
+        {
+            return;
+        }
+
+        var now = supervisor.Time.GetUtcNow();
+        if (!force && now - _lastProgressAt < Options.ProgressInterval)
+        {
+            return;
+        }
+
+        _lastProgressAt = now;
+        _lastPublishedStep = latest.Step;
+        await PublishAsync(new TrainingProgressed
+        {
+            RunId = RunId,
+            Stage = Stage,
+            Attempt = Attempt,
+            Step = latest.Step,
+            TotalSteps = totalSteps,
+            Tokens = latest.Tokens,
+            Loss = latest.Loss,
+            LearningRate = latest.Lr,
+            GradNorm = latest.GradNorm,
+            TokensPerSecond = latest.TokensPerSecond,
+        });
+    }
+
+    private Task PublishCompletedAsync(DoneFile done, CheckpointInfo checkpoint) =>
+        PublishAsync(new TrainingCompleted
+        {
+            RunId = RunId,
+            Stage = Stage,
+            Attempt = Attempt,
+            FinalStep = done.Step,
+            Tokens = done.Tokens,
+            FinalLoss = done.Loss,
+            CheckpointFolder = checkpoint.Folder,
+        });
+
+    private async Task StoppedAsync()
+    {
+        var reason = _stopReason ?? "stopped";
+        Log.Stopped(Logger, RunId, Stage, reason);
+        if (!_shutdown)
+        {
+            await PublishAsync(new AlertRaised { RunId = RunId, Stage = Stage, Severity = "info", Kind = "training-stopped", Message = reason });
+        }
+    }
+
+    private async Task PublishAsync<T>(T message) where T : class
+    {
+        if (_shutdown)
+        {
+            // The bus stops before this service at host shutdown; the grains re-issue whatever was left.
+            return;
+        }
+
+        try
+        {
+            await supervisor.Bus.Publish(message, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            Log.PublishFailed(Logger, typeof(T).Name, RunId, Stage, e);
+        }
+    }
+}

@@ -1,0 +1,248 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
+using Jiniac.Tests.Infrastructure;
+using YamlDotNet.Serialization;
+
+namespace Jiniac.Publisher.Tests;
+
+/// <summary>The publisher through a real host and bus, writing into a hub folder; every assertion reads the files back.</summary>
+public sealed class PublisherTests : IAsyncLifetime
+{
+    private const string TokenizerKey = "tokenizers/run-1/tokenizer.json";
+    private const string EndOfText = "<|endoftext|>";
+    private readonly TempFolder _temp = new();
+    private ServiceHost _host = null!;
+
+    public async Task InitializeAsync()
+    {
+        _host = await ServiceHost.StartAsync(_temp.Path, new Dictionary<string, string?>(), b => b.AddPublisherService(), typeof(ModelPublished), typeof(PublishFailed));
+        // A BPE tokenizer.json whose added token 2 is the end-of-document token (and the model's eos).
+        var tokenizer = $$$"""
+            {"version": "1.0", "truncation": null, "padding": null,
+             "added_tokens": [
+               {"id": 0, "content": "<pad>", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true},
+               {"id": 2, "content": "{{{EndOfText}}}", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
+             "normalizer": null, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true},
+             "post_processor": null, "decoder": {"type": "ByteLevel"},
+             "model": {"type": "BPE", "dropout": null, "unk_token": null, "vocab": {"<pad>": 0, "a": 1, "{{{EndOfText}}}": 2, "b": 3}, "merges": []}}
+            """;
+        await _host.Blobs.PutAsync(TokenizerKey, new MemoryStream(Encoding.UTF8.GetBytes(tokenizer)), CancellationToken.None);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        _temp.Dispose();
+    }
+
+    private string Hub => Path.Combine(_temp.Path, "my-hub");
+
+    /// <summary>A complete checkpoint as the trainer contract describes it: HF Llama safetensors + config, marked COMPLETE.</summary>
+    private string Checkpoint(long step)
+    {
+        var folder = Path.Combine(_temp.Path, "checkpoints", $"step_{step:D7}");
+        Directory.CreateDirectory(folder);
+        var header = Encoding.UTF8.GetBytes("""{"model.embed_tokens.weight":{"dtype":"F32","shape":[4,2],"data_offsets":[0,32]},"model.norm.weight":{"dtype":"F32","shape":[2],"data_offsets":[32,40]},"__metadata__":{"format":"pt"}}""");
+        var bytes = new byte[8 + header.Length + 40];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
+        header.CopyTo(bytes, 8);
+        for (var i = 0; i < 10; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(8 + header.Length + i * 4), step + i * 0.5f);
+        }
+
+        File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), bytes);
+        File.WriteAllText(Path.Combine(folder, "config.json"), """
+            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 4, "hidden_size": 2, "intermediate_size": 4,
+             "num_hidden_layers": 1, "num_attention_heads": 1, "num_key_value_heads": 1, "hidden_act": "silu", "max_position_embeddings": 64,
+             "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "tie_word_embeddings": false, "bos_token_id": 2, "eos_token_id": 2, "torch_dtype": "float32"}
+            """);
+        File.WriteAllText(Path.Combine(folder, "optimizer.safetensors"), "not published");
+        File.WriteAllText(Path.Combine(folder, "COMPLETE"), "");
+        return folder;
+    }
+
+    private PublishModel Command(long step, string? hub, string repo = "jiniac/tiny-llama") => new()
+    {
+        RunId = "run-1",
+        Stage = "ja-web",
+        Step = step,
+        CheckpointFolder = Checkpoint(step),
+        TokenizerBlob = TokenizerKey,
+        Target = new PublishSpec { Repo = repo, HubDir = hub, License = "apache-2.0", Languages = ["en", "ja"] },
+        Curriculum =
+        [
+            new CurriculumEntry { Stage = "en-web", Sources = ["web-a", "web-b"], Tokens = 1_000_000, Steps = 489, FinalLoss = 3.25 },
+            new CurriculumEntry { Stage = "ja-web", Sources = ["ja-wiki"], Tokens = 500_000, Steps = 245, FinalLoss = 3.5 },
+        ],
+        Evaluation =
+        [
+            new DomainEvaluation { Domain = "moby", Tokens = 65536, TextBytes = 250_000, Loss = 3.1, Perplexity = 22.197951281441636, BitsPerByte = 1.1736 },
+            new DomainEvaluation { Domain = "ja-law", Tokens = 30000, TextBytes = 90_000, Loss = 3.9, Perplexity = 49.40244910553017, BitsPerByte = 1.8752 },
+        ],
+    };
+
+    private async Task<T> PublishAsync<T>(PublishModel command) where T : class
+    {
+        var before = _host.Events.All.Count;
+        await _host.Sender.SendAsync(command, CancellationToken.None);
+        await _host.Events.WaitForAsync<object>(_ => _host.Events.All.Count > before);
+        return Assert.IsType<T>(_host.Events.All[before]);
+    }
+
+    private static JsonElement Json(string path) => JsonDocument.Parse(File.ReadAllBytes(path)).RootElement.Clone();
+
+    [Fact]
+    public async Task A_publish_writes_a_loadable_LlamaForCausalLM_revision_and_points_main_at_it()
+    {
+        var command = Command(40, hub: null);
+        var published = await PublishAsync<ModelPublished>(command);
+
+        var repoDir = Path.Combine(_host.Paths.Hub, "jiniac", "tiny-llama");
+        Assert.True(published.Created);
+        Assert.Equal("jiniac/tiny-llama", published.Repo);
+        Assert.Equal(Path.Combine(repoDir, "revisions", published.Revision), published.Folder);
+        Assert.Equal(
+            ["README.md", "config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"],
+            Directory.GetFiles(published.Folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(command.CheckpointFolder, "model.safetensors")), File.ReadAllBytes(Path.Combine(published.Folder, "model.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(command.CheckpointFolder, "config.json")), File.ReadAllBytes(Path.Combine(published.Folder, "config.json")));
+        await using (var blob = await _host.Blobs.OpenReadAsync(TokenizerKey, CancellationToken.None))
+        {
+            var expected = new MemoryStream();
+            await blob.CopyToAsync(expected);
+            Assert.Equal(expected.ToArray(), File.ReadAllBytes(Path.Combine(published.Folder, "tokenizer.json")));
+        }
+
+        var generation = Json(Path.Combine(published.Folder, "generation_config.json"));
+        Assert.Equal(2, generation.GetProperty("bos_token_id").GetInt32());
+        Assert.Equal(2, generation.GetProperty("eos_token_id").GetInt32());
+        var tokenizerConfig = Json(Path.Combine(published.Folder, "tokenizer_config.json"));
+        Assert.Equal("PreTrainedTokenizerFast", tokenizerConfig.GetProperty("tokenizer_class").GetString());
+        Assert.Equal(EndOfText, tokenizerConfig.GetProperty("bos_token").GetString());
+        Assert.Equal(EndOfText, tokenizerConfig.GetProperty("eos_token").GetString());
+        Assert.Equal(EndOfText, tokenizerConfig.GetProperty("unk_token").GetString());
+        Assert.Equal(64, tokenizerConfig.GetProperty("model_max_length").GetInt32());
+        Assert.Equal(EndOfText, tokenizerConfig.GetProperty("added_tokens_decoder").GetProperty("2").GetProperty("content").GetString());
+        Assert.True(tokenizerConfig.GetProperty("added_tokens_decoder").GetProperty("2").GetProperty("special").GetBoolean());
+        var special = Json(Path.Combine(published.Folder, "special_tokens_map.json"));
+        Assert.Equal((EndOfText, EndOfText, EndOfText), (special.GetProperty("bos_token").GetString(), special.GetProperty("eos_token").GetString(), special.GetProperty("unk_token").GetString()));
+
+        // The revision id is the commit-like hash of the files, and main names it.
+        Assert.Equal(published.Revision, RevisionOf(published.Folder));
+        Assert.Equal(published.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "main")));
+        var line = Json(Path.Combine(repoDir, "revisions.jsonl"));
+        Assert.Equal(published.Revision, line.GetProperty("revision").GetString());
+        Assert.Equal(("run-1", "ja-web", 40L), (line.GetProperty("run").GetString(), line.GetProperty("stage").GetString(), line.GetProperty("step").GetInt64()));
+        Assert.Equal(command.CheckpointFolder, line.GetProperty("checkpoint").GetString());
+        Assert.True(line.TryGetProperty("created", out _));
+        Assert.Empty(Directory.GetDirectories(repoDir, ".tmp-*"));
+    }
+
+    [Fact]
+    public async Task The_model_card_front_matter_is_YAML_with_the_hub_keys_and_the_body_has_both_tables()
+    {
+        var published = await PublishAsync<ModelPublished>(Command(40, Hub));
+        var card = File.ReadAllText(Path.Combine(published.Folder, "README.md"));
+
+        Assert.StartsWith("---\n", card);
+        var end = card.IndexOf("\n---\n", 4, StringComparison.Ordinal);
+        var front = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(card[4..end]);
+        Assert.Equal(["en", "ja"], ((List<object>)front["language"]).Cast<string>());
+        Assert.Equal("apache-2.0", front["license"]);
+        Assert.Equal("transformers", front["library_name"]);
+        Assert.Contains("llama", ((List<object>)front["tags"]).Cast<string>());
+        var index = Assert.Single((List<object>)front["model-index"]);
+        var model = (Dictionary<object, object>)index;
+        Assert.Equal("jiniac/tiny-llama", model["name"]);
+        var results = ((List<object>)model["results"]).Cast<Dictionary<object, object>>().ToList();
+        Assert.Equal(2, results.Count);
+        var moby = results[0];
+        Assert.Equal("moby", ((Dictionary<object, object>)moby["dataset"])["type"]);
+        var metrics = ((List<object>)moby["metrics"]).Cast<Dictionary<object, object>>().ToList();
+        Assert.Equal(["perplexity", "bits_per_byte"], metrics.Select(m => (string)m["type"]));
+        Assert.Equal(22.197951281441636, double.Parse((string)metrics[0]["value"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(1.1736, double.Parse((string)metrics[1]["value"], System.Globalization.CultureInfo.InvariantCulture));
+
+        var body = card[(end + 5)..];
+        Assert.Contains("| en-web | web-a, web-b | 1,000,000 | 489 | 3.2500 |", body);
+        Assert.Contains("| ja-web | ja-wiki | 500,000 | 245 | 3.5000 |", body);
+        Assert.Contains("| moby | 65,536 | 3.1000 | 22.20 | 1.1736 |", body);
+        Assert.Contains("| ja-law | 30,000 | 3.9000 | 49.40 | 1.8752 |", body);
+        Assert.Contains("run `run-1`", body);
+    }
+
+    [Fact]
+    public async Task Publishing_the_same_checkpoint_again_makes_no_new_revision()
+    {
+        var first = await PublishAsync<ModelPublished>(Command(40, Hub));
+        var second = await PublishAsync<ModelPublished>(Command(40, Hub));
+
+        Assert.False(second.Created);
+        Assert.Equal(first.Revision, second.Revision);
+        Assert.Equal(first.Folder, second.Folder);
+        var repoDir = Path.Combine(Hub, "jiniac", "tiny-llama");
+        Assert.Single(Directory.GetDirectories(Path.Combine(repoDir, "revisions")));
+        Assert.Single(File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl")));
+    }
+
+    [Fact]
+    public async Task A_second_checkpoint_makes_a_second_revision_and_moves_main()
+    {
+        var first = await PublishAsync<ModelPublished>(Command(40, Hub));
+        var second = await PublishAsync<ModelPublished>(Command(80, Hub));
+
+        Assert.True(second.Created);
+        Assert.NotEqual(first.Revision, second.Revision);
+        var repoDir = Path.Combine(Hub, "jiniac", "tiny-llama");
+        Assert.Equal(2, Directory.GetDirectories(Path.Combine(repoDir, "revisions")).Length);
+        Assert.Equal(second.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "main")));
+        var lines = File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl"));
+        Assert.Equal([first.Revision, second.Revision], lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("revision").GetString()));
+        Assert.True(Directory.Exists(first.Folder));
+    }
+
+    [Theory]
+    [InlineData("../escape")]
+    [InlineData("owner/..")]
+    [InlineData("owner/name/extra")]
+    [InlineData("owner")]
+    [InlineData("ow ner/name")]
+    public async Task An_unsafe_repository_id_fails_and_writes_nothing(string repo)
+    {
+        var failed = await PublishAsync<PublishFailed>(Command(40, Hub, repo));
+
+        Assert.Equal(40, failed.Step);
+        Assert.Contains("repository", failed.Reason);
+        Assert.False(Directory.Exists(Hub));
+    }
+
+    [Fact]
+    public async Task An_incomplete_checkpoint_fails()
+    {
+        var command = Command(40, Hub);
+        File.Delete(Path.Combine(command.CheckpointFolder, "COMPLETE"));
+
+        var failed = await PublishAsync<PublishFailed>(command);
+
+        Assert.Contains("not complete", failed.Reason);
+        Assert.False(Directory.Exists(Path.Combine(Hub, "jiniac", "tiny-llama", "revisions")));
+    }
+
+    /// <summary>SHA-256 over "sha256  path" lines sorted by path (sha256sum's own format), first 40 hex digits.</summary>
+    private static string RevisionOf(string folder)
+    {
+        var listing = new StringBuilder();
+        foreach (var file in Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal))
+        {
+            listing.Append(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(folder, file!))))).Append("  ").Append(file).Append('\n');
+        }
+
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(listing.ToString())))[..40];
+    }
+}
