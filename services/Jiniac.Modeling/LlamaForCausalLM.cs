@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Jiniac.Formats.HuggingFace;
 using Jiniac.Formats.Safetensors;
 using TorchSharp;

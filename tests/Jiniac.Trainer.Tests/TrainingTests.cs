@@ -143,6 +143,27 @@ public sealed class TrainingTests(TrainedModelFixture fixture)
         Assert.True(File.Exists(Path.Combine(stage2, "checkpoints", "step_0000003", "COMPLETE")));
     }
 
+    [Fact]
+    public async Task Skipped_batches_are_drawn_but_not_trained_on()
+    {
+        Assert.True(fixture.ExitCode == 0, fixture.Log);
+        var dir = Path.Combine(fixture.Root, "skip");
+        var job = Jobs.Train(dir, fixture.TrainPrefixes, steps: 6, checkpointInterval: 100);
+        job["skip_batches"] = new object[] { new Dictionary<string, long> { ["from"] = 3, ["to"] = 5 } };
+        var (exit, log) = await TrainerProcess.RunAsync("train", TrainerProcess.WriteJob(dir, "JOB.json", job), dir);
+        Assert.True(exit == 0, log);
+
+        var metrics = Metrics.Read(dir);
+        Assert.Equal([1L, 2L, 5L, 6L], metrics.Keys);
+        // Steps 1 and 2 are those of the 60-step run (same seed, still in warm-up).
+        var reference = Metrics.Read(fixture.RunDir);
+        Assert.Equal(reference[1].Loss, metrics[1].Loss, 1e-6);
+        Assert.Equal(reference[2].Loss, metrics[2].Loss, 1e-6);
+        Assert.Equal(6 * Jobs.SeqLength * Jobs.MicroBatch, metrics[6].Tokens);
+        using var optimizer = Jiniac.Formats.Safetensors.SafetensorsReader.Open(Path.Combine(dir, "checkpoints", "step_0000006", "optimizer.safetensors"));
+        Assert.Equal("4", optimizer.Metadata["step"]);
+    }
+
     private static double Mean(SortedDictionary<long, MetricsLine> metrics, long from, long to)
     {
         double sum = 0;
