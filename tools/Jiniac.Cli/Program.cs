@@ -19,7 +19,7 @@ namespace Jiniac.Cli
               jiniac replay RUN STAGE [--reason TEXT] [--state-dir DIR]
               jiniac cancel RUN [--reason TEXT] [--state-dir DIR]
               jiniac tokenize --tokenizer FILE --input PATH... --output-prefix PREFIX
-                              [--workers N] [--json-key text] [--no-eod]
+                              [--workers N] [--json-key text] [--append-eod]
 
             --state-dir defaults to ./.jiniac. Exit codes: 0 ok, 1 the run failed or was cancelled, 2 bad input.
             """;
@@ -42,7 +42,7 @@ namespace Jiniac.Cli
                     "events" => await EventsCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "json", "follow" })),
                     "replay" => await OperatorCommands.ReplayAsync(new CliArgs(rest, new HashSet<string>())),
                     "cancel" => await OperatorCommands.CancelAsync(new CliArgs(rest, new HashSet<string>())),
-                    "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "no-eod" })),
+                    "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "append-eod" })),
                     _ => throw new CliException($"unknown command '{args[0]}'\n\n{Usage}"),
                 };
             }

@@ -16,6 +16,9 @@ public sealed record TrainJob
     public required TrainSettings Train { get; init; }
     public IReadOnlyList<BatchRange> SkipBatches { get; init; } = [];
 
+    /// <summary>The launcher's identity of this job (docs/trainer-contract.md); when absent the trainer derives one.</summary>
+    public string? JobHash { get; init; }
+
     public long TotalSteps => (Train.TrainTokens + ((long)Train.MicroBatchSize * Train.SeqLength) - 1) / ((long)Train.MicroBatchSize * Train.SeqLength);
 
     /// <summary>
@@ -24,6 +27,11 @@ public sealed record TrainJob
     /// </summary>
     public string Hash()
     {
+        if (!string.IsNullOrEmpty(JobHash))
+        {
+            return JobHash;
+        }
+
         var identity = new { model = Model, data = Data, train = Train };
         var bytes = JsonSerializer.SerializeToUtf8Bytes(identity, JobJson.Options);
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
