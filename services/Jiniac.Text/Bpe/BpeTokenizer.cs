@@ -1,0 +1,336 @@
+using System.Collections.Concurrent;
+using System.Text;
+
+namespace Jiniac.Text.Bpe;
+
+/// <summary>
+/// A byte-level BPE tokenizer loaded from a Hugging Face tokenizer.json (see <see cref="TokenizerJson"/> for
+/// what is supported). Encoding gives the ids HF tokenizers gives. Thread-safe: one instance serves all workers.
+/// </summary>
+public sealed class BpeTokenizer
+{
+    /// <summary>Most pre-tokens cached; like HF's BPE cache it stops growing when full rather than evicting.</summary>
+    public const int DefaultCacheCapacity = 200_000;
+
+    // Names tried, in order, for the end-of-document token before falling back to the first special token.
+    private static readonly string[] EndOfDocumentNames = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"];
+
+    private readonly BpeModel _model;
+    private readonly PreTokenizerStep[] _preTokenizer;
+    private readonly NormalizationForm[] _normalizers;
+    private readonly AddedTokenMatcher? _rawAdded;
+    private readonly AddedTokenMatcher? _normalizedAdded;
+    private readonly string?[] _idToToken;
+    private readonly bool[] _isSpecial;
+    private readonly bool _byteLevelDecoder;
+    private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
+    private readonly int _cacheCapacity;
+    private int _cacheCount;
+
+    internal BpeTokenizer(
+        BpeModel model,
+        PreTokenizerStep[] preTokenizer,
+        NormalizationForm[] normalizers,
+        IReadOnlyList<AddedToken> addedTokens,
+        bool byteLevelDecoder,
+        int cacheCapacity)
+    {
+        _model = model;
+        _preTokenizer = preTokenizer;
+        _normalizers = normalizers;
+        _byteLevelDecoder = byteLevelDecoder;
+        _cacheCapacity = cacheCapacity;
+        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+        AddedTokens = addedTokens;
+
+        var raw = new List<AddedToken>();
+        var normalized = new List<AddedToken>();
+        var maxId = -1;
+        foreach (var (_, id) in model.Vocab)
+        {
+            maxId = Math.Max(maxId, id);
+        }
+
+        foreach (var t in addedTokens)
+        {
+            // HF matches normalized added tokens on the normalized text; with no normalizer the two are the same.
+            (t.Normalized && normalizers.Length > 0 ? normalized : raw).Add(t);
+            maxId = Math.Max(maxId, t.Id);
+        }
+
+        _rawAdded = raw.Count > 0 ? new AddedTokenMatcher(raw) : null;
+        _normalizedAdded = normalized.Count > 0 ? new AddedTokenMatcher(normalized) : null;
+        VocabSize = maxId + 1;
+        _idToToken = new string?[VocabSize];
+        _isSpecial = new bool[VocabSize];
+        foreach (var (token, id) in model.Vocab)
+        {
+            _idToToken[id] = token;
+        }
+
+        foreach (var t in addedTokens)
+        {
+            _idToToken[t.Id] = t.Content;
+            _isSpecial[t.Id] = t.Special;
+        }
+    }
+
+    /// <summary>One more than the highest id (model vocabulary and added tokens): the embedding rows a model needs.</summary>
+    public int VocabSize { get; }
+
+    public IReadOnlyList<AddedToken> AddedTokens { get; }
+
+    public static BpeTokenizer FromFile(string path, int cacheCapacity = DefaultCacheCapacity) =>
+        TokenizerJson.Load(File.ReadAllBytes(path), cacheCapacity);
+
+    public static BpeTokenizer FromJson(ReadOnlySpan<byte> utf8Json, int cacheCapacity = DefaultCacheCapacity) =>
+        TokenizerJson.Load(utf8Json, cacheCapacity);
+
+    /// <summary>
+    /// The end-of-document token: the first of &lt;|endoftext|&gt;, &lt;|end_of_text|&gt;, &lt;/s&gt;, &lt;eos&gt; that
+    /// the tokenizer has (added token or vocabulary entry), else the special added token with the lowest id, else null.
+    /// </summary>
+    public int? EndOfDocumentId
+    {
+        get
+        {
+            foreach (var name in EndOfDocumentNames)
+            {
+                if (TokenToId(name) is { } id)
+                {
+                    return id;
+                }
+            }
+
+            int? first = null;
+            foreach (var t in AddedTokens)
+            {
+                if (t.Special && (first is null || t.Id < first))
+                {
+                    first = t.Id;
+                }
+            }
+
+            return first;
+        }
+    }
+
+    public int? TokenToId(string token)
+    {
+        foreach (var t in AddedTokens)
+        {
+            if (t.Content == token)
+            {
+                return t.Id;
+            }
+        }
+
+        return _model.TryGetId(token, out var id) ? id : null;
+    }
+
+    /// <summary>The token string of an id (byte-level chars for model tokens), or null when the id is unused.</summary>
+    public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
+
+    public int[] Encode(string text)
+    {
+        var ids = new List<int>(text.Length / 3 + 4);
+        Encode(text, ids);
+        return [.. ids];
+    }
+
+    /// <summary>Appends the ids of <paramref name="text"/> (no special tokens are added around it).</summary>
+    public void Encode(string text, List<int> output)
+    {
+        var state = new EncodeState();
+        if (_rawAdded is null)
+        {
+            EncodeSegment(text.AsMemory(), output, state);
+            return;
+        }
+
+        var segments = new List<(ReadOnlyMemory<char> Text, AddedToken? Token)>();
+        _rawAdded.Split(text.AsMemory(), segments);
+        foreach (var (segment, token) in segments)
+        {
+            if (token is not null)
+            {
+                output.Add(token.Id);
+            }
+            else
+            {
+                EncodeSegment(segment, output, state);
+            }
+        }
+    }
+
+    private void EncodeSegment(ReadOnlyMemory<char> segment, List<int> output, EncodeState state)
+    {
+        if (_normalizers.Length > 0)
+        {
+            var s = segment.ToString();
+            foreach (var form in _normalizers)
+            {
+                if (!s.IsNormalized(form))
+                {
+                    s = s.Normalize(form);
+                }
+            }
+
+            segment = s.AsMemory();
+            if (_normalizedAdded is not null)
+            {
+                var segments = new List<(ReadOnlyMemory<char> Text, AddedToken? Token)>();
+                _normalizedAdded.Split(segment, segments);
+                foreach (var (part, token) in segments)
+                {
+                    if (token is not null)
+                    {
+                        output.Add(token.Id);
+                    }
+                    else
+                    {
+                        PreTokenizeAndEncode(part, output, state);
+                    }
+                }
+
+                return;
+            }
+        }
+
+        PreTokenizeAndEncode(segment, output, state);
+    }
+
+    private void PreTokenizeAndEncode(ReadOnlyMemory<char> text, List<int> output, EncodeState state)
+    {
+        var current = state.PiecesA;
+        var next = state.PiecesB;
+        current.Clear();
+        current.Add(text);
+        foreach (var step in _preTokenizer)
+        {
+            next.Clear();
+            foreach (var piece in current)
+            {
+                step.Split(piece, next, state.Matches);
+            }
+
+            (current, next) = (next, current);
+        }
+
+        foreach (var piece in current)
+        {
+            EncodePiece(piece.Span, output);
+        }
+    }
+
+    private void EncodePiece(ReadOnlySpan<char> piece, List<int> output)
+    {
+        if (piece.IsEmpty)
+        {
+            return;
+        }
+
+        if (_cacheBySpan.TryGetValue(piece, out var cached))
+        {
+            output.AddRange(cached);
+            return;
+        }
+
+        var start = output.Count;
+        var byteCount = Encoding.UTF8.GetByteCount(piece);
+        byte[]? rented = null;
+        var bytes = byteCount <= 1024 ? stackalloc byte[byteCount] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);
+        Encoding.UTF8.GetBytes(piece, bytes);
+        _model.Encode(bytes, output);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+
+        if (Volatile.Read(ref _cacheCount) < _cacheCapacity)
+        {
+            var ids = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(output)[start..].ToArray();
+            if (_cacheBySpan.TryAdd(piece, ids))
+            {
+                Interlocked.Increment(ref _cacheCount);
+            }
+        }
+    }
+
+    /// <summary>ids → text, as HF's decode with the ByteLevel decoder (invalid UTF-8 becomes U+FFFD).</summary>
+    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
+    {
+        if (!_byteLevelDecoder)
+        {
+            // HF without a decoder joins the tokens with spaces.
+            var parts = new List<string>(ids.Length);
+            foreach (var id in ids)
+            {
+                if (TokenForDecode(id, skipSpecialTokens) is { } t)
+                {
+                    parts.Add(t);
+                }
+            }
+
+            return string.Join(' ', parts);
+        }
+
+        var bytes = new List<byte>(ids.Length * 4);
+        foreach (var id in ids)
+        {
+            if (TokenForDecode(id, skipSpecialTokens) is not { } token)
+            {
+                continue;
+            }
+
+            var mapped = true;
+            foreach (var c in token)
+            {
+                if (ByteLevel.ToByte(c) < 0)
+                {
+                    mapped = false;
+                    break;
+                }
+            }
+
+            if (mapped)
+            {
+                foreach (var c in token)
+                {
+                    bytes.Add((byte)ByteLevel.ToByte(c));
+                }
+            }
+            else
+            {
+                // HF's ByteLevel decoder keeps a token holding any unmapped char as its UTF-8 bytes.
+                bytes.AddRange(Encoding.UTF8.GetBytes(token));
+            }
+        }
+
+        return Encoding.UTF8.GetString(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(bytes));
+    }
+
+    private string? TokenForDecode(int id, bool skipSpecialTokens)
+    {
+        if ((uint)id >= (uint)_idToToken.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(id), id, $"id outside [0, {_idToToken.Length})");
+        }
+
+        if (skipSpecialTokens && _isSpecial[id])
+        {
+            return null;
+        }
+
+        return _idToToken[id];
+    }
+
+    /// <summary>Per-call scratch lists (a call is one document: these are not per-token allocations).</summary>
+    private sealed class EncodeState
+    {
+        public List<ReadOnlyMemory<char>> PiecesA { get; } = new(64);
+        public List<ReadOnlyMemory<char>> PiecesB { get; } = new(64);
+        public List<(int Start, int End)> Matches { get; } = new(64);
+    }
+}
