@@ -37,51 +37,64 @@ public sealed unsafe class IndexedDataset : IDisposable
         byte* p = null;
         _idxView.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
         _idx = p + _idxView.PointerOffset;
-
-        var header = new ReadOnlySpan<byte>(_idx, HeaderSize);
-        if (!header[..9].SequenceEqual(IndexedDatasetWriter.Magic))
+        try
         {
-            throw new InvalidDataException($"{idxPath}: not a Megatron indexed dataset (bad magic)");
-        }
-
-        var version = BinaryPrimitives.ReadUInt64LittleEndian(header[9..]);
-        if (version != 1)
-        {
-            throw new InvalidDataException($"{idxPath}: version {version} is not supported (expected 1)");
-        }
-
-        DType = (IndexedDatasetDType)header[17];
-        ItemSize = IndexedDatasetDTypes.ItemSize(DType);
-        SequenceCount = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(header[18..]));
-        DocumentIndexCount = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(header[26..]));
-        _lengthsOffset = HeaderSize;
-        _pointersOffset = _lengthsOffset + (SequenceCount * 4);
-        _documentsOffset = _pointersOffset + (SequenceCount * 8);
-        var expected = _documentsOffset + (DocumentIndexCount * 8);
-        if (idxLength < expected)
-        {
-            throw new InvalidDataException($"{idxPath}: {idxLength} bytes, but the header promises {expected}");
-        }
-
-        var binLength = new FileInfo(binPath).Length;
-        TotalTokens = binLength / ItemSize;
-        if (SequenceCount > 0)
-        {
-            var last = SequenceCount - 1;
-            var end = GetSequencePointer(last) + ((long)GetSequenceLength(last) * ItemSize);
-            if (end > binLength)
+            var header = new ReadOnlySpan<byte>(_idx, HeaderSize);
+            if (!header[..9].SequenceEqual(IndexedDatasetWriter.Magic))
             {
-                throw new InvalidDataException($"{binPath}: {binLength} bytes, but the index points to byte {end}");
+                throw new InvalidDataException($"{idxPath}: not a Megatron indexed dataset (bad magic)");
+            }
+
+            var version = BinaryPrimitives.ReadUInt64LittleEndian(header[9..]);
+            if (version != 1)
+            {
+                throw new InvalidDataException($"{idxPath}: version {version} is not supported (expected 1)");
+            }
+
+            DType = (IndexedDatasetDType)header[17];
+            if (!Enum.IsDefined(DType))
+            {
+                throw new InvalidDataException($"{idxPath}: unknown dtype code {header[17]}");
+            }
+
+            ItemSize = IndexedDatasetDTypes.ItemSize(DType);
+            SequenceCount = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(header[18..]));
+            DocumentIndexCount = checked((long)BinaryPrimitives.ReadUInt64LittleEndian(header[26..]));
+            _lengthsOffset = HeaderSize;
+            _pointersOffset = _lengthsOffset + (SequenceCount * 4);
+            _documentsOffset = _pointersOffset + (SequenceCount * 8);
+            var expected = _documentsOffset + (DocumentIndexCount * 8);
+            if (idxLength < expected)
+            {
+                throw new InvalidDataException($"{idxPath}: {idxLength} bytes, but the header promises {expected}");
+            }
+
+            var binLength = new FileInfo(binPath).Length;
+            TotalTokens = binLength / ItemSize;
+            if (SequenceCount > 0)
+            {
+                var last = SequenceCount - 1;
+                var end = GetSequencePointer(last) + ((long)GetSequenceLength(last) * ItemSize);
+                if (end > binLength)
+                {
+                    throw new InvalidDataException($"{binPath}: {binLength} bytes, but the index points to byte {end}");
+                }
+            }
+
+            if (binLength > 0)
+            {
+                _binFile = MemoryMappedFile.CreateFromFile(binPath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+                _binView = _binFile.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+                byte* b = null;
+                _binView.SafeMemoryMappedViewHandle.AcquirePointer(ref b);
+                _bin = b + _binView.PointerOffset;
             }
         }
-
-        if (binLength > 0)
+        catch
         {
-            _binFile = MemoryMappedFile.CreateFromFile(binPath, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
-            _binView = _binFile.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* b = null;
-            _binView.SafeMemoryMappedViewHandle.AcquirePointer(ref b);
-            _bin = b + _binView.PointerOffset;
+            // A refused file must not stay mapped: the pointer acquired above would pin the mapping for the process's life.
+            Dispose();
+            throw;
         }
     }
 
