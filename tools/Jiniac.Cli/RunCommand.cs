@@ -69,7 +69,7 @@ internal static class RunCommand
     private static async Task<RunView?> FollowLiveAsync(ControlService.ControlServiceClient client, string runId, CancellationToken stopping)
     {
         RunView? view = null;
-        await AnsiConsole.Live(new Text("starting…")).AutoClear(false).StartAsync(async ctx =>
+        await AnsiConsole.Live(new Spectre.Console.Text("starting…")).AutoClear(false).StartAsync(async ctx =>
         {
             while (!stopping.IsCancellationRequested)
             {
