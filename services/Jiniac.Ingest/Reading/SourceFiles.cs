@@ -1,0 +1,217 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Jiniac.Contracts.Pipeline;
+
+namespace Jiniac.Ingest.Reading;
+
+internal enum InputKind
+{
+    Jsonl,
+    JsonlGz,
+    Text,
+    Html,
+}
+
+/// <param name="Path">Absolute path of the file.</param>
+/// <param name="RelativeName">Path below the spec entry that found it ('/'-separated): used in document ids, so they do not depend on where the data sits.</param>
+internal sealed record InputFile(string Path, string RelativeName, InputKind Kind);
+
+/// <summary>Expands a source's paths (files, folders, globs with *, ** and ?) into files in a deterministic order.</summary>
+internal static class SourceFiles
+{
+    private static readonly EnumerationOptions Recursive = new()
+    {
+        RecurseSubdirectories = true,
+        IgnoreInaccessible = true,
+        AttributesToSkip = FileAttributes.Hidden | FileAttributes.System,
+        MatchType = MatchType.Simple,
+    };
+
+    /// <summary>
+    /// Each entry of <see cref="SourceSpec.Paths"/> must match at least one readable file (a typo in a
+    /// pipeline file should fail loudly, not ingest less). Within an entry files come in ordinal order;
+    /// entries keep their order; a file found twice is read once.
+    /// </summary>
+    /// <exception cref="SourceUnreadableException">an entry is not absolute, does not exist or matches nothing.</exception>
+    public static IReadOnlyList<InputFile> Resolve(SourceSpec spec, out int skippedFiles)
+    {
+        skippedFiles = 0;
+        if (spec.Paths.Count == 0)
+        {
+            throw new SourceUnreadableException($"source '{spec.Name}' lists no paths");
+        }
+
+        var files = new List<InputFile>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var entry in spec.Paths)
+        {
+            if (!Path.IsPathFullyQualified(entry))
+            {
+                throw new SourceUnreadableException($"source '{spec.Name}': path '{entry}' is not absolute");
+            }
+
+            var found = new List<(string Path, string Relative)>();
+            bool explicitFile;
+            if (entry.AsSpan().IndexOfAny('*', '?') >= 0)
+            {
+                explicitFile = false;
+                ExpandGlob(entry, found);
+            }
+            else if (Directory.Exists(entry))
+            {
+                explicitFile = false;
+                foreach (var file in Directory.EnumerateFiles(entry, "*", Recursive))
+                {
+                    found.Add((file, Relative(entry, file)));
+                }
+            }
+            else if (File.Exists(entry))
+            {
+                explicitFile = true;
+                found.Add((entry, Path.GetFileName(entry)));
+            }
+            else
+            {
+                throw new SourceUnreadableException($"source '{spec.Name}': '{entry}' does not exist");
+            }
+
+            found.Sort((a, b) => string.CompareOrdinal(a.Path, b.Path));
+            var matched = 0;
+            foreach (var (path, relative) in found)
+            {
+                var kind = KindOf(path, spec.Format, explicitFile || entry.AsSpan().IndexOfAny('*', '?') >= 0);
+                if (kind is null)
+                {
+                    if (explicitFile)
+                    {
+                        throw new SourceUnreadableException(
+                            $"source '{spec.Name}': cannot tell the format of '{path}' from its extension; set the source's format");
+                    }
+
+                    skippedFiles++;
+                    continue;
+                }
+
+                matched++;
+                if (seen.Add(path))
+                {
+                    files.Add(new InputFile(path, relative, kind.Value));
+                }
+            }
+
+            if (matched == 0)
+            {
+                throw new SourceUnreadableException($"source '{spec.Name}': '{entry}' matches no {Describe(spec.Format)} files");
+            }
+        }
+
+        return files;
+    }
+
+    /// <summary>The reader for a file; null when it is not part of the source. An explicit format is trusted for files named explicitly or by a glob.</summary>
+    internal static InputKind? KindOf(string path, SourceFormat format, bool named)
+    {
+        var name = path.ToLowerInvariant();
+        InputKind? byExtension =
+            name.EndsWith(".jsonl.gz", StringComparison.Ordinal) || name.EndsWith(".ndjson.gz", StringComparison.Ordinal) ? InputKind.JsonlGz
+            : name.EndsWith(".jsonl", StringComparison.Ordinal) || name.EndsWith(".ndjson", StringComparison.Ordinal) ? InputKind.Jsonl
+            : name.EndsWith(".html", StringComparison.Ordinal) || name.EndsWith(".htm", StringComparison.Ordinal) || name.EndsWith(".xhtml", StringComparison.Ordinal) ? InputKind.Html
+            : name.EndsWith(".txt", StringComparison.Ordinal) || name.EndsWith(".md", StringComparison.Ordinal) || name.EndsWith(".markdown", StringComparison.Ordinal) ? InputKind.Text
+            : null;
+
+        return format switch
+        {
+            SourceFormat.Auto => byExtension,
+            SourceFormat.Jsonl => byExtension == InputKind.Jsonl || named ? InputKind.Jsonl : null,
+            SourceFormat.JsonlGz => byExtension == InputKind.JsonlGz || named ? InputKind.JsonlGz : null,
+            SourceFormat.Tree => byExtension is InputKind.Html or InputKind.Text ? byExtension : named ? InputKind.Text : null,
+            _ => null,
+        };
+    }
+
+    private static string Describe(SourceFormat format) => format switch
+    {
+        SourceFormat.Jsonl => ".jsonl",
+        SourceFormat.JsonlGz => ".jsonl.gz",
+        SourceFormat.Tree => ".txt/.md/.html",
+        _ => ".jsonl/.jsonl.gz/.txt/.md/.html",
+    };
+
+    private static void ExpandGlob(string pattern, List<(string Path, string Relative)> found)
+    {
+        // The folder before the first segment with a wildcard is where the search starts.
+        var normalized = pattern.Replace('\\', '/');
+        var segments = normalized.Split('/');
+        var firstWild = 0;
+        while (firstWild < segments.Length && segments[firstWild].AsSpan().IndexOfAny('*', '?') < 0)
+        {
+            firstWild++;
+        }
+
+        var root = string.Join('/', segments, 0, firstWild);
+        if (root.Length == 0)
+        {
+            root = "/";
+        }
+
+        if (!Directory.Exists(root))
+        {
+            return;
+        }
+
+        var relativePattern = string.Join('/', segments, firstWild, segments.Length - firstWild);
+        var regex = GlobToRegex(relativePattern);
+        var options = relativePattern.Contains('/') || relativePattern.Contains("**", StringComparison.Ordinal)
+            ? Recursive
+            : new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System };
+        foreach (var file in Directory.EnumerateFiles(root, "*", options))
+        {
+            var relative = Relative(root, file);
+            if (regex.IsMatch(relative))
+            {
+                found.Add((file, relative));
+            }
+        }
+    }
+
+    internal static Regex GlobToRegex(string glob)
+    {
+        var sb = new StringBuilder("^");
+        for (var i = 0; i < glob.Length; i++)
+        {
+            var c = glob[i];
+            if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*')
+            {
+                // "**/" matches zero or more folders; a trailing "**" matches anything below.
+                if (i + 2 < glob.Length && glob[i + 2] == '/')
+                {
+                    sb.Append("(?:.*/)?");
+                    i += 2;
+                }
+                else
+                {
+                    sb.Append(".*");
+                    i++;
+                }
+            }
+            else if (c == '*')
+            {
+                sb.Append("[^/]*");
+            }
+            else if (c == '?')
+            {
+                sb.Append("[^/]");
+            }
+            else
+            {
+                sb.Append(Regex.Escape(c.ToString()));
+            }
+        }
+
+        sb.Append('$');
+        return new Regex(sb.ToString(), RegexOptions.CultureInvariant);
+    }
+
+    private static string Relative(string root, string file) =>
+        Path.GetRelativePath(root, file).Replace(Path.DirectorySeparatorChar, '/');
+}

@@ -1,0 +1,414 @@
+using System.IO.Compression;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Unicode;
+using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
+using Jiniac.Hosting.Blobs;
+using Jiniac.Ingest.Html;
+using Jiniac.Ingest.Output;
+using Jiniac.Ingest.Reading;
+using Microsoft.Extensions.Logging;
+
+namespace Jiniac.Ingest;
+
+/// <summary>
+/// Reads one source, cleans, filters, de-duplicates and splits its documents and cuts them into
+/// content-addressed shards in the blob store. Independent of the bus: the consumer wraps it and a
+/// CLI can call it directly. One call runs on one thread at a time; calls may run concurrently.
+/// </summary>
+/// <remarks>
+/// Blob layout: <c>shards/&lt;sha256&gt;.jsonl</c> (shared by all sources: same bytes, same key),
+/// <c>{outputPrefix}/report.json</c> and, when anything was quarantined, <c>{outputPrefix}/quarantine.jsonl</c>.
+/// The same input gives byte-identical shards, report and quarantine, in the same order.
+/// </remarks>
+public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, TimeProvider time, ILogger<SourceIngestor> logger)
+{
+    public const string ReportName = "report.json";
+    public const string QuarantineName = "quarantine.jsonl";
+
+    private static readonly JsonWriterOptions ReportJson = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <param name="onShard">Called as soon as each shard is stored, before the rest of the source is read.</param>
+    /// <exception cref="SourceUnreadableException">the source cannot be read at all (missing path, nothing matched).</exception>
+    /// <exception cref="ArgumentException">the spec or output prefix is invalid.</exception>
+    public async Task<IngestResult> IngestAsync(SourceSpec spec, string outputPrefix, Func<IngestedShard, Task> onShard, CancellationToken cancellationToken)
+    {
+        Validate(spec, outputPrefix);
+        var files = SourceFiles.Resolve(spec, out var skippedFiles);
+        var tempDir = options.TempDir ?? throw new InvalidOperationException("IngestOptions.TempDir is not set");
+        Directory.CreateDirectory(tempDir);
+        logger.IngestStarted(spec.Name, files.Count);
+        var started = time.GetTimestamp();
+
+        var shards = new List<IngestedShard>();
+        Task Collect(IngestedShard shard)
+        {
+            shards.Add(shard);
+            return onShard(shard);
+        }
+
+        await using var train = new ShardWriter(blobs, SplitNames.Train, spec.ShardBytes, tempDir, Collect, logger);
+        await using var eval = new ShardWriter(blobs, SplitNames.Eval, spec.ShardBytes, tempDir, Collect, logger);
+        await using var quarantine = new QuarantineWriter(tempDir);
+        var run = new Run(spec, new DocumentSink(spec, train, eval), quarantine, options.MaxRecordBytes, logger);
+
+        foreach (var file in files)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (file.Kind is InputKind.Jsonl or InputKind.JsonlGz)
+            {
+                await run.ReadJsonlAsync(file, cancellationToken);
+            }
+            else
+            {
+                await run.ReadDocumentAsync(file, cancellationToken);
+            }
+        }
+
+        await run.Sink.CompleteAsync(cancellationToken);
+
+        var quarantineBlob = await quarantine.StoreAsync(blobs, $"{outputPrefix}/{QuarantineName}", cancellationToken);
+        var result = new IngestResult
+        {
+            Source = spec.Name,
+            Shards = shards,
+            Files = files.Count,
+            RecordsIn = run.RecordsIn,
+            RecordsOut = train.Records + eval.Records,
+            TrainRecords = train.Records,
+            EvalRecords = eval.Records,
+            Duplicates = run.Sink.Duplicates,
+            Dropped = new SortedDictionary<string, long>(run.Sink.Dropped.ToDictionary(), StringComparer.Ordinal),
+            Quarantined = quarantine.Count,
+            QuarantineReasons = new SortedDictionary<string, long>(quarantine.Reasons.ToDictionary(), StringComparer.Ordinal),
+            QuarantineBlob = quarantineBlob,
+            BytesIn = run.BytesIn,
+            BytesOut = train.ShardBytes + eval.ShardBytes,
+            TextBytesOut = train.TextBytes + eval.TextBytes,
+            ReportBlob = $"{outputPrefix}/{ReportName}",
+        };
+
+        await WriteReportAsync(spec, result, run, skippedFiles, train, eval, cancellationToken);
+        logger.IngestFinished(spec.Name, result.RecordsIn, result.RecordsOut, result.TrainRecords, result.EvalRecords,
+            result.Duplicates, result.Quarantined, shards.Count, result.BytesIn, time.GetElapsedTime(started));
+        return result;
+    }
+
+    private static void Validate(SourceSpec spec, string outputPrefix)
+    {
+        BlobKey.Validate(outputPrefix);
+        if (string.IsNullOrWhiteSpace(spec.Name))
+        {
+            throw new ArgumentException("a source needs a name", nameof(spec));
+        }
+
+        if (spec.ShardBytes <= 0)
+        {
+            throw new ArgumentException($"source '{spec.Name}': shard_bytes must be positive", nameof(spec));
+        }
+
+        if (spec.EvalFraction is < 0 or > 1 || double.IsNaN(spec.EvalFraction))
+        {
+            throw new ArgumentException($"source '{spec.Name}': eval_fraction must be within [0, 1]", nameof(spec));
+        }
+
+        if (spec.MinChars < 0)
+        {
+            throw new ArgumentException($"source '{spec.Name}': min_chars must not be negative", nameof(spec));
+        }
+
+        if (string.IsNullOrEmpty(spec.TextField))
+        {
+            throw new ArgumentException($"source '{spec.Name}': text_field must not be empty", nameof(spec));
+        }
+    }
+
+    private async Task WriteReportAsync(SourceSpec spec, IngestResult result, Run run, int skippedFiles, ShardWriter train, ShardWriter eval, CancellationToken cancellationToken)
+    {
+        using var buffer = new MemoryStream();
+        await using (var json = new Utf8JsonWriter(buffer, ReportJson))
+        {
+            json.WriteStartObject();
+            json.WriteString("source", spec.Name);
+            json.WriteString("domain", spec.DomainName);
+            json.WriteString("format", spec.Format.ToString());
+            json.WriteString("textField", spec.TextField);
+            json.WriteNumber("evalFraction", spec.EvalFraction);
+            json.WriteNumber("minChars", spec.MinChars);
+            json.WriteNumber("shardBytes", spec.ShardBytes);
+            json.WriteNumber("recordsIn", result.RecordsIn);
+            json.WriteNumber("recordsOut", result.RecordsOut);
+            json.WriteNumber("duplicates", result.Duplicates);
+            json.WriteNumber("emptyLines", run.EmptyLines);
+            WriteCounts(json, "dropped", result.Dropped);
+            json.WriteNumber("quarantined", result.Quarantined);
+            WriteCounts(json, "quarantinedByReason", result.QuarantineReasons);
+            if (result.QuarantineBlob is null)
+            {
+                json.WriteNull("quarantineBlob");
+            }
+            else
+            {
+                json.WriteString("quarantineBlob", result.QuarantineBlob);
+            }
+
+            json.WriteNumber("bytesIn", result.BytesIn);
+            json.WriteNumber("bytesOut", result.BytesOut);
+            json.WriteNumber("textBytesOut", result.TextBytesOut);
+            WriteSplit(json, SplitNames.Train, train);
+            WriteSplit(json, SplitNames.Eval, eval);
+            json.WriteNumber("skippedFiles", skippedFiles);
+            json.WriteStartArray("files");
+            foreach (var file in run.FileReports)
+            {
+                json.WriteStartObject();
+                json.WriteString("path", file.Path);
+                json.WriteString("kind", file.Kind.ToString());
+                json.WriteNumber("bytes", file.Bytes);
+                json.WriteNumber("records", file.Records);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("shards");
+            foreach (var shard in result.Shards)
+            {
+                json.WriteStartObject();
+                json.WriteString("key", shard.ShardKey);
+                json.WriteString("blob", shard.Blob);
+                json.WriteString("split", shard.Split);
+                json.WriteNumber("records", shard.Records);
+                json.WriteNumber("textBytes", shard.TextBytes);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        buffer.WriteByte((byte)'\n');
+        buffer.Position = 0;
+        await blobs.PutAsync(result.ReportBlob, buffer, cancellationToken);
+    }
+
+    private static void WriteCounts(Utf8JsonWriter json, string name, IReadOnlyDictionary<string, long> counts)
+    {
+        json.WriteStartObject(name);
+        foreach (var (key, value) in counts)
+        {
+            json.WriteNumber(key, value);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteSplit(Utf8JsonWriter json, string name, ShardWriter writer)
+    {
+        json.WriteStartObject(name);
+        json.WriteNumber("records", writer.Records);
+        json.WriteNumber("textBytes", writer.TextBytes);
+        json.WriteNumber("shards", writer.Shards.Count);
+        json.WriteEndObject();
+    }
+
+    internal sealed record FileReport(string Path, InputKind Kind, long Bytes, long Records);
+
+    /// <summary>The reading side of one ingest: per-file readers feeding the sink and the quarantine.</summary>
+    private sealed class Run(SourceSpec spec, DocumentSink sink, QuarantineWriter quarantine, int maxRecordBytes, ILogger logger)
+    {
+        private readonly byte[] _field = Encoding.UTF8.GetBytes(spec.TextField);
+
+        public DocumentSink Sink => sink;
+        public long RecordsIn { get; private set; }
+        public long EmptyLines { get; private set; }
+        public long BytesIn { get; private set; }
+        public List<FileReport> FileReports { get; } = [];
+
+        public async Task ReadJsonlAsync(InputFile file, CancellationToken cancellationToken)
+        {
+            FileStream stream;
+            try
+            {
+                stream = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                await QuarantineAsync(file.Path, 0, QuarantineReasons.UnreadableFile, e.Message, default, cancellationToken);
+                FileReports.Add(new FileReport(file.Path, file.Kind, 0, 0));
+                return;
+            }
+
+            await using var _ = stream;
+            var size = stream.Length;
+            BytesIn += size;
+            var gzip = file.Kind == InputKind.JsonlGz;
+            Crc32ReadStream? decompressed = gzip ? new Crc32ReadStream(new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true)) : null;
+            await using var __ = decompressed;
+            using var reader = new Utf8LineReader(decompressed ?? (Stream)stream, maxRecordBytes);
+            var records = 0L;
+            byte[]? unterminatedLast = null;
+            var failed = false;
+            try
+            {
+                while (await reader.ReadLineAsync(cancellationToken))
+                {
+                    var line = reader.Line;
+                    if (reader.TooLong)
+                    {
+                        records++;
+                        await QuarantineAsync(file.Path, reader.LineNumber, QuarantineReasons.TooLarge, $"line longer than {maxRecordBytes} bytes", line, cancellationToken);
+                        continue;
+                    }
+
+                    if (IsBlank(line.Span))
+                    {
+                        EmptyLines++;
+                        continue;
+                    }
+
+                    if (gzip && !reader.Terminated)
+                    {
+                        // Held until the trailer is checked: in a truncated file this is half a record.
+                        unterminatedLast = line.ToArray();
+                        continue;
+                    }
+
+                    records++;
+                    await LineAsync(file, reader.LineNumber, line, cancellationToken);
+                }
+            }
+            catch (InvalidDataException e)
+            {
+                failed = true;
+                await QuarantineAsync(file.Path, reader.LineNumber, QuarantineReasons.CorruptGzip,
+                    $"{e.Message} (lines up to {reader.LineNumber} kept)", default, cancellationToken);
+            }
+            catch (IOException e)
+            {
+                failed = true;
+                await QuarantineAsync(file.Path, reader.LineNumber, QuarantineReasons.UnreadableFile,
+                    $"{e.Message} (lines up to {reader.LineNumber} kept)", default, cancellationToken);
+            }
+
+            if (decompressed is not null && !failed)
+            {
+                var lastGood = unterminatedLast is null ? reader.LineNumber : reader.LineNumber - 1;
+                if (!GzipTrailer.Matches(stream.SafeFileHandle, decompressed.Crc, decompressed.BytesPassed))
+                {
+                    if (unterminatedLast is not null)
+                    {
+                        records++;
+                    }
+
+                    await QuarantineAsync(file.Path, lastGood, QuarantineReasons.TruncatedGzip,
+                        $"the gzip data ends without its trailer (CRC-32/length mismatch): truncated; lines up to {lastGood} kept",
+                        unterminatedLast, cancellationToken);
+                }
+                else if (unterminatedLast is not null)
+                {
+                    records++;
+                    await LineAsync(file, reader.LineNumber, unterminatedLast, cancellationToken);
+                }
+            }
+
+            RecordsIn += records;
+            FileReports.Add(new FileReport(file.Path, file.Kind, size, records));
+        }
+
+        private async ValueTask LineAsync(InputFile file, long lineNumber, ReadOnlyMemory<byte> line, CancellationToken cancellationToken)
+        {
+            var reason = Parse(line.Span, out var text, out var detail);
+            if (reason is not null)
+            {
+                await QuarantineAsync(file.Path, lineNumber, reason, detail, line, cancellationToken);
+                return;
+            }
+
+            await sink.AcceptAsync($"{spec.Name}:{file.RelativeName}:{lineNumber}", text, cleaned: false, cancellationToken);
+        }
+
+        private string? Parse(ReadOnlySpan<byte> line, out string text, out string? detail)
+        {
+            if (!Utf8.IsValid(line))
+            {
+                text = "";
+                detail = "the line is not valid UTF-8";
+                return QuarantineReasons.InvalidUtf8;
+            }
+
+            return JsonlRecord.TryGetText(line, _field, out text, out detail);
+        }
+
+        public async Task ReadDocumentAsync(InputFile file, CancellationToken cancellationToken)
+        {
+            byte[] bytes;
+            try
+            {
+                var length = new FileInfo(file.Path).Length;
+                BytesIn += length;
+                RecordsIn++;
+                if (length > maxRecordBytes)
+                {
+                    FileReports.Add(new FileReport(file.Path, file.Kind, length, 1));
+                    await QuarantineAsync(file.Path, 0, QuarantineReasons.TooLarge, $"document of {length} bytes is over the {maxRecordBytes}-byte limit", default, cancellationToken);
+                    return;
+                }
+
+                bytes = await File.ReadAllBytesAsync(file.Path, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                FileReports.Add(new FileReport(file.Path, file.Kind, 0, 1));
+                await QuarantineAsync(file.Path, 0, QuarantineReasons.UnreadableFile, e.Message, default, cancellationToken);
+                return;
+            }
+
+            FileReports.Add(new FileReport(file.Path, file.Kind, bytes.Length, 1));
+            var html = file.Kind == InputKind.Html;
+            if (!DocumentDecoder.TryDecode(bytes, html, out var text, out var badLine))
+            {
+                await QuarantineAsync(file.Path, badLine, QuarantineReasons.InvalidUtf8, $"line {badLine} is not valid UTF-8",
+                    LineBytes(bytes, badLine), cancellationToken);
+                return;
+            }
+
+            var id = $"{spec.Name}:{file.RelativeName}";
+            if (html)
+            {
+                await sink.AcceptAsync(id, HtmlTextExtractor.ExtractMainText(text), cleaned: true, cancellationToken);
+            }
+            else
+            {
+                await sink.AcceptAsync(id, text, cleaned: false, cancellationToken);
+            }
+        }
+
+        private async ValueTask QuarantineAsync(string path, long line, string reason, string? detail, ReadOnlyMemory<byte> raw, CancellationToken cancellationToken)
+        {
+            logger.RecordQuarantined(path, line, reason);
+            await quarantine.AddAsync(path, line, reason, detail, raw, cancellationToken);
+        }
+
+        private static ReadOnlyMemory<byte> LineBytes(byte[] bytes, long lineNumber)
+        {
+            var start = 0;
+            for (var line = 1L; line < lineNumber; line++)
+            {
+                var next = Array.IndexOf(bytes, (byte)'\n', start);
+                if (next < 0)
+                {
+                    return default;
+                }
+
+                start = next + 1;
+            }
+
+            var end = Array.IndexOf(bytes, (byte)'\n', start);
+            return bytes.AsMemory(start, (end < 0 ? bytes.Length : end) - start);
+        }
+
+        private static bool IsBlank(ReadOnlySpan<byte> line) => line.IndexOfAnyExcept(" \t\r"u8) < 0;
+    }
+}

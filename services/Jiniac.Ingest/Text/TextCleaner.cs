@@ -1,0 +1,178 @@
+using System.Buffers;
+using System.Text;
+
+namespace Jiniac.Ingest.Text;
+
+/// <summary>
+/// The cleaning every document gets, whatever its format: control characters dropped, line endings
+/// normalised, Unicode NFKC, trailing spaces stripped, runs of blank lines collapsed to one, and
+/// leading/trailing blank lines removed. Idempotent: cleaning a cleaned text changes nothing.
+/// </summary>
+public static class TextCleaner
+{
+    private const NormalizationForm Nfkc = NormalizationForm.FormKC;
+
+    public static string Clean(string text)
+    {
+        var controlFree = DropControls(text);
+        // IsNormalized is a cheap scan for the common (already normalised, mostly ASCII) case.
+        var normalized = controlFree.IsNormalized(Nfkc) ? controlFree : controlFree.Normalize(Nfkc);
+        return TidyLines(normalized);
+    }
+
+    /// <summary>Unicode scalar values in <paramref name="text"/> (what "characters" means for MinChars).</summary>
+    public static int CountChars(ReadOnlySpan<char> text)
+    {
+        var count = text.Length;
+        foreach (var c in text)
+        {
+            if (char.IsLowSurrogate(c))
+            {
+                count--;
+            }
+        }
+
+        return count;
+    }
+
+    // Line endings become '\n'; C0/C1 controls other than \n and \t go, vertical tab, form feed, NEL and the
+    // Unicode line/paragraph separators become line breaks; BOMs and lone surrogates (which NFKC rejects) go.
+    private static string DropControls(string text)
+    {
+        var firstChange = -1;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (NeedsChange(text, i))
+            {
+                firstChange = i;
+                break;
+            }
+        }
+
+        if (firstChange < 0)
+        {
+            return text;
+        }
+
+        var buffer = ArrayPool<char>.Shared.Rent(text.Length);
+        try
+        {
+            text.AsSpan(0, firstChange).CopyTo(buffer);
+            var n = firstChange;
+            for (var i = firstChange; i < text.Length; i++)
+            {
+                var c = text[i];
+                if (c == '\r')
+                {
+                    buffer[n++] = '\n';
+                    if (i + 1 < text.Length && text[i + 1] == '\n')
+                    {
+                        i++;
+                    }
+                }
+                else if (c is '\n' or '\t')
+                {
+                    buffer[n++] = c;
+                }
+                else if (c is '\v' or '\f' or '\u0085' or '\u2028' or '\u2029')
+                {
+                    buffer[n++] = '\n';
+                }
+                else if (c < ' ' || c is >= '\u007F' and <= '\u009F' || c == '\uFEFF')
+                {
+                    // dropped
+                }
+                else if (char.IsHighSurrogate(c))
+                {
+                    if (i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                    {
+                        buffer[n++] = c;
+                        buffer[n++] = text[++i];
+                    }
+                }
+                else if (!char.IsLowSurrogate(c))
+                {
+                    buffer[n++] = c;
+                }
+            }
+
+            return new string(buffer, 0, n);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
+    }
+
+    private static bool NeedsChange(string text, int i)
+    {
+        var c = text[i];
+        if (c < ' ')
+        {
+            return c != '\n' && c != '\t';
+        }
+
+        if (c is >= '\u007F' and <= '\u009F' or '\u2028' or '\u2029' or '\uFEFF')
+        {
+            return true;
+        }
+
+        if (char.IsHighSurrogate(c))
+        {
+            return i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1]);
+        }
+
+        return char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(text[i - 1]));
+    }
+
+    // Strips spaces/tabs at line ends, keeps at most one blank line between non-blank lines and none
+    // at the start or end (the classic "\n{3,}" -> "\n\n").
+    private static string TidyLines(string text)
+    {
+        var buffer = ArrayPool<char>.Shared.Rent(text.Length);
+        try
+        {
+            var n = 0;
+            var pendingBlank = false;
+            var pos = 0;
+            while (pos <= text.Length)
+            {
+                var rest = text.AsSpan(pos);
+                var nl = rest.IndexOf('\n');
+                var line = (nl < 0 ? rest : rest[..nl]).TrimEnd(" \t");
+                if (line.IsEmpty)
+                {
+                    pendingBlank = n > 0;
+                }
+                else
+                {
+                    if (n > 0)
+                    {
+                        buffer[n++] = '\n';
+                        if (pendingBlank)
+                        {
+                            buffer[n++] = '\n';
+                        }
+                    }
+
+                    line.CopyTo(buffer.AsSpan(n));
+                    n += line.Length;
+                    pendingBlank = false;
+                }
+
+                if (nl < 0)
+                {
+                    break;
+                }
+
+                pos += nl + 1;
+            }
+
+            return n == text.Length ? text : new string(buffer, 0, n);
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(buffer);
+        }
+    }
+}
