@@ -86,6 +86,23 @@ public sealed class SourceIngestorTests : IDisposable
     }
 
     [Fact]
+    public async Task Records_over_the_size_limit_are_quarantined_without_being_held_in_memory()
+    {
+        var ingestor = new SourceIngestor(_fx.Blobs, new IngestOptions { TempDir = Path.Combine(_fx.Root, "tmp"), MaxRecordBytes = 2048 },
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<SourceIngestor>.Instance);
+        var jsonl = _fx.Write("big.jsonl", Line("before") + Line(new string('z', 300_000)) + Line("after"));
+        var page = _fx.Write("big.txt", new string('w', 5000));
+
+        var result = await ingestor.IngestAsync(IngestFixture.Spec("big", jsonl, page), "p", _ => Task.CompletedTask, CancellationToken.None);
+
+        Assert.Equal(["before", "after"], (await _fx.DocumentsAsync(result.Shards)).Select(d => d.Text));
+        var entries = await _fx.QuarantineAsync(result.QuarantineBlob!);
+        Assert.Equal([(jsonl, 2L, "too_large"), (page, 0L, "too_large")],
+            entries.Select(e => (e.GetProperty("file").GetString()!, e.GetProperty("line").GetInt64(), e.GetProperty("reason").GetString()!)));
+        Assert.Equal("{\"text\":\"" + new string('z', QuarantineWriter.RawPrefixBytes - 9), entries[0].GetProperty("raw").GetString());
+    }
+
+    [Fact]
     public async Task Gzipped_jsonl_is_read()
     {
         var content = string.Concat(Enumerable.Range(0, 500).Select(i => Line($"document number {i}")));
