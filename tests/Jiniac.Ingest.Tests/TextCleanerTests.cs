@@ -1,0 +1,47 @@
+using Jiniac.Ingest.Text;
+
+namespace Jiniac.Ingest.Tests;
+
+public sealed class TextCleanerTests
+{
+    [Fact]
+    public void Nfkc_folds_full_width_ascii_and_half_width_katakana()
+    {
+        Assert.Equal("ABC123", TextCleaner.Clean("ＡＢＣ１２３"));
+        Assert.Equal("カタカナ", TextCleaner.Clean("ｶﾀｶﾅ"));
+        Assert.Equal("ガ", TextCleaner.Clean("ｶﾞ")); // voiced mark combines
+        Assert.Equal("(株) 1kg", TextCleaner.Clean("㈱\u30001㎏"));
+    }
+
+    [Fact]
+    public void Line_endings_controls_and_trailing_spaces_are_normalised()
+    {
+        Assert.Equal("a\nb\nc", TextCleaner.Clean("a\r\nb\rc"));
+        Assert.Equal("ab\tc", TextCleaner.Clean("a\u0000b\u0007\tc\u001B\u009F"));
+        Assert.Equal("x\ny", TextCleaner.Clean("x   \t\ny  "));
+        Assert.Equal("bom", TextCleaner.Clean("\uFEFFbom"));
+        Assert.Equal("lone", TextCleaner.Clean("lo\uD800ne"));
+        Assert.Equal("😀", TextCleaner.Clean("😀"));
+    }
+
+    [Fact]
+    public void Runs_of_blank_lines_collapse_to_one_and_edges_are_trimmed()
+    {
+        Assert.Equal("a\n\nb\n\nc\nd", TextCleaner.Clean("\n\n  \na\n\n\n\n\nb\n \n\t\nc\nd\n\n\n"));
+    }
+
+    [Fact]
+    public void Cleaning_is_idempotent()
+    {
+        var once = TextCleaner.Clean("ＡＢＣ\r\n\r\n\r\nｶﾀｶﾅ  \n\u0001end");
+        Assert.Equal("ABC\n\nカタカナ\nend", once);
+        Assert.Same(once, TextCleaner.Clean(once));
+    }
+
+    [Fact]
+    public void Characters_are_counted_as_unicode_scalars()
+    {
+        Assert.Equal(3, TextCleaner.CountChars("a😀b"));
+        Assert.Equal(5, TextCleaner.CountChars("日本語です"));
+    }
+}
