@@ -56,6 +56,7 @@ internal static class EmbeddedHost
         builder.Logging.AddFilter("Orleans", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("MassTransit", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning);
 
         builder.AddJiniacDefaults();
         builder.AddOrchestratorService();
