@@ -32,6 +32,19 @@ namespace Jiniac.Cli
                 return args.Length == 0 ? 2 : 0;
             }
 
+            if (Console.IsOutputRedirected)
+            {
+                // Logs and pipes get plain text: no colour codes, no hyperlinks, no wrapping of wide tables.
+                AnsiConsole.Console = AnsiConsole.Create(new AnsiConsoleSettings
+                {
+                    Ansi = AnsiSupport.No,
+                    ColorSystem = ColorSystemSupport.NoColors,
+                    Interactive = InteractionSupport.No,
+                    Out = new AnsiConsoleOutput(Console.Out),
+                });
+                AnsiConsole.Profile.Width = 200;
+            }
+
             try
             {
                 var rest = args[1..];

@@ -83,7 +83,7 @@ internal static class RunViewRenderer
         {
             foreach (var p in s.Published)
             {
-                AnsiConsole.MarkupLine($"published {Markup.Escape(s.Name)} step {p.Step}: [link]{Markup.Escape(p.Folder)}[/] (revision {p.Revision[..Math.Min(12, p.Revision.Length)]})");
+                AnsiConsole.MarkupLine($"published {Markup.Escape(s.Name)} step {p.Step}: {Markup.Escape(p.Folder)} (revision {p.Revision[..Math.Min(12, p.Revision.Length)]})");
             }
         }
     }
