@@ -98,18 +98,18 @@ public sealed class EvaluateCheckpointConsumer(
         File.Delete(donePath);
         File.Delete(resultsPath);
         var jobPath = Path.Combine(dir, JobFile);
-        WriteAtomic(jobPath, bytes);
+        AtomicFile.Write(jobPath, bytes);
         Log.Evaluating(logger, message.RunId, message.Stage, message.Step, sets.Count);
         var logPath = Path.Combine(dir, LogFile);
         var exitCode = await EvaluationProcess.RunAsync(options.Value, jobPath, dir, logPath, cancellationToken);
         if (exitCode != 0 || !File.Exists(resultsPath))
         {
             var what = exitCode != 0 ? $"evaluate exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}" : "evaluate exited 0 without writing results.json";
-            throw new EvaluationException($"{what}; last lines of {LogFile}:\n{EvaluationProcess.Tail(logPath, options.Value.LogTailLines)}");
+            throw new EvaluationException($"{what}; last lines of {LogFile}:\n{LogTail.Read(logPath, options.Value.LogTailLines)}");
         }
 
         var results = ReadResults(resultsPath, message.Sets);
-        WriteAtomic(donePath, Encoding.ASCII.GetBytes(hash));
+        AtomicFile.Write(donePath, Encoding.ASCII.GetBytes(hash));
         Log.Evaluated(logger, message.RunId, message.Stage, message.Step);
         return results;
     }
@@ -176,24 +176,6 @@ public sealed class EvaluateCheckpointConsumer(
             : throw new EvaluationException($"the blob store put {prefix}.bin and {prefix}.idx in different places");
     }
 
-    private static void WriteAtomic(string path, byte[] bytes)
-    {
-        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                file.Write(bytes);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
 }
 
 /// <summary>A failure whose message is the whole story (the reason EvaluationFailed carries).</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Jiniac.Hosting;
 using System.Runtime.InteropServices;
 using System.Text;
 
@@ -67,34 +68,6 @@ internal static partial class EvaluationProcess
     }
 
     /// <summary>The last <paramref name="lines"/> lines of a log file (read from its end).</summary>
-    public static string Tail(string path, int lines)
-    {
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var take = (int)Math.Min(file.Length, 64 * 1024);
-            var buffer = new byte[take];
-            file.Position = file.Length - take;
-            file.ReadExactly(buffer);
-            var text = Encoding.UTF8.GetString(buffer).TrimEnd('\n', '\r');
-            var start = text.Length;
-            for (var i = 0; i < lines && start > 0; i++)
-            {
-                start = text.LastIndexOf('\n', start - 1);
-                if (start < 0)
-                {
-                    start = 0;
-                    break;
-                }
-            }
-
-            return text[(start == 0 ? 0 : start + 1)..];
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return "";
-        }
-    }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);

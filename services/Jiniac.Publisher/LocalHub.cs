@@ -142,7 +142,7 @@ public sealed partial class LocalHub(IOptions<PublisherOptions> options, StatePa
             }, OneLine);
             AppendLineAtomically(Path.Combine(repoDir, RevisionIndex), line);
             Directory.CreateDirectory(Path.Combine(repoDir, "refs"));
-            WriteAtomically(Path.Combine(repoDir, MainRef), Encoding.ASCII.GetBytes(revision));
+            AtomicFile.Write(Path.Combine(repoDir, MainRef), Encoding.ASCII.GetBytes(revision));
             return new PublishedRevision(repo.ToString(), revision, final, Created: true);
         }
         finally
@@ -323,27 +323,9 @@ public sealed partial class LocalHub(IOptions<PublisherOptions> options, StatePa
         var all = new byte[existing.Length + added.Length];
         existing.CopyTo(all, 0);
         added.CopyTo(all, existing.Length);
-        WriteAtomically(path, all);
+        AtomicFile.Write(path, all);
     }
 
-    private static void WriteAtomically(string path, byte[] bytes)
-    {
-        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                file.Write(bytes);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
 
     private static void FlushFolder(string folder)
     {

@@ -1,3 +1,4 @@
+using Jiniac.Hosting;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -194,27 +195,4 @@ internal static class TrainJobs
     }
 
     public static void Write(string outputDir, TrainJob job) => AtomicFile.Write(Path.Combine(outputDir, FileName), Serialize(job));
-}
-
-internal static class AtomicFile
-{
-    /// <summary>Temp + fsync + rename, so a reader (or a crash) never sees half a file.</summary>
-    public static void Write(string path, ReadOnlySpan<byte> bytes)
-    {
-        var temp = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                file.Write(bytes);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temp);
-        }
-    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Jiniac.Hosting;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -137,35 +138,6 @@ internal sealed partial class TrainerProcess : IDisposable
         AtomicFile.Write(pidFile, JsonSerializer.SerializeToUtf8Bytes(new PidRecord { Pid = Pid, StartTime = StartTime }));
 
     /// <summary>The last <paramref name="lines"/> lines of a log file (read from its end, never the whole file).</summary>
-    public static string Tail(string path, int lines)
-    {
-        try
-        {
-            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var length = file.Length;
-            var take = (int)Math.Min(length, 64 * 1024);
-            var buffer = new byte[take];
-            file.Position = length - take;
-            file.ReadExactly(buffer);
-            var text = Encoding.UTF8.GetString(buffer).TrimEnd('\n', '\r');
-            var start = text.Length;
-            for (var i = 0; i < lines && start > 0; i++)
-            {
-                start = text.LastIndexOf('\n', start - 1);
-                if (start < 0)
-                {
-                    start = 0;
-                    break;
-                }
-            }
-
-            return text[(start == 0 ? 0 : start + 1)..];
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return "";
-        }
-    }
 
     private static long? ReadStartTime(int pid)
     {

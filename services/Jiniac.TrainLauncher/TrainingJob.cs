@@ -1,3 +1,4 @@
+using Jiniac.Hosting;
 using System.Globalization;
 using Jiniac.Contracts;
 using Microsoft.Extensions.Logging;
@@ -176,7 +177,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
             var maxRestarts = command.Training.MaxRestarts;
             if (restart >= maxRestarts)
             {
-                var tail = TrainerProcess.Tail(Path.Combine(dir, LogFile), Options.LogTailLines);
+                var tail = LogTail.Read(Path.Combine(dir, LogFile), Options.LogTailLines);
                 var message = $"{reason} after {restart.ToString(CultureInfo.InvariantCulture)} restarts; last lines of trainer.log:\n{tail}";
                 Log.Failed(Logger, RunId, Stage, message, null);
                 await PublishAsync(new TrainingFailed { RunId = RunId, Stage = Stage, Attempt = Attempt, Reason = message, ExitCode = exitCode, Restarts = restart });

@@ -1,3 +1,4 @@
+using Jiniac.Hosting;
 using System.Text;
 
 namespace Jiniac.TrainLauncher.Tests;
@@ -56,7 +57,7 @@ public sealed class OutputsTests
         var path = Path.Combine(temp.Path, "trainer.log");
         File.WriteAllText(path, "one\ntwo\nthree\nfour\n");
 
-        Assert.Equal("three\nfour", TrainerProcess.Tail(path, 2));
-        Assert.Equal("one\ntwo\nthree\nfour", TrainerProcess.Tail(path, 10));
+        Assert.Equal("three\nfour", LogTail.Read(path, 2));
+        Assert.Equal("one\ntwo\nthree\nfour", LogTail.Read(path, 10));
     }
 }
