@@ -41,11 +41,7 @@ internal sealed class CliArgs
                     values.Add(list[++i]);
                 }
 
-                if (values.Count == 0)
-                {
-                    throw new CliException($"--{name} needs a value");
-                }
-
+                // No value: an error only if a command reads this option (a typo is reported as unknown instead).
                 Add(name, values);
                 continue;
             }
@@ -61,7 +57,12 @@ internal sealed class CliArgs
     public IReadOnlyList<string> GetAll(string name)
     {
         _used.Add(name);
-        return _options.TryGetValue(name, out var values) ? values : [];
+        if (!_options.TryGetValue(name, out var values))
+        {
+            return [];
+        }
+
+        return values.Count > 0 ? values : throw new CliException($"--{name} needs a value");
     }
 
     public bool Flag(string name) => Get(name) is "true" or "1" or "yes";
