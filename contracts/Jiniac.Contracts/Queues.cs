@@ -10,13 +10,11 @@ public static class Queues
     public const string Evaluator = "jiniac-evaluator";
     public const string Publisher = "jiniac-publisher";
 
-    public static string For(Type command) => command.Name switch
-    {
-        nameof(IngestSource) => Ingest,
-        nameof(TrainTokenizer) or nameof(RegisterTokenizer) or nameof(TokenizeShard) => Tokenize,
-        nameof(LaunchTraining) or nameof(StopTraining) => TrainLauncher,
-        nameof(EvaluateCheckpoint) => Evaluator,
-        nameof(PublishModel) => Publisher,
-        _ => throw new ArgumentException($"{command.FullName} is not a command of this platform", nameof(command)),
-    };
+    public static string For(Type command) =>
+        command == typeof(IngestSource) ? Ingest
+        : command == typeof(TrainTokenizer) || command == typeof(RegisterTokenizer) || command == typeof(TokenizeShard) ? Tokenize
+        : command == typeof(LaunchTraining) || command == typeof(StopTraining) ? TrainLauncher
+        : command == typeof(EvaluateCheckpoint) ? Evaluator
+        : command == typeof(PublishModel) ? Publisher
+        : throw new ArgumentException($"{command.FullName} is not a command of this platform", nameof(command));
 }
