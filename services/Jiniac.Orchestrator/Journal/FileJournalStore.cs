@@ -48,8 +48,9 @@ public sealed class FileJournalStore(string root)
             }
             catch (JsonException)
             {
-                // Only the last line can be torn (appends are sequential); stop there.
-                break;
+                // A line torn by a crash mid-append. The next append starts on a fresh line (see AppendAsync),
+                // so what follows it is whole: skip just this line; the sequence check keeps the log dense.
+                continue;
             }
         }
 
@@ -66,7 +67,19 @@ public sealed class FileJournalStore(string root)
             builder.Append(JsonSerializer.Serialize(record, Json)).Append('\n');
         }
 
-        await using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        await using var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        if (stream.Length > 0)
+        {
+            // A crash mid-append leaves a torn last line with no newline: end it, or this append's first
+            // record would be glued onto it and lost (with it, every later record) on the next load.
+            stream.Seek(-1, SeekOrigin.End);
+            if (stream.ReadByte() != '\n')
+            {
+                builder.Insert(0, '\n');
+            }
+        }
+
+        stream.Seek(0, SeekOrigin.End);
         await stream.WriteAsync(Encoding.UTF8.GetBytes(builder.ToString()), cancellationToken);
         stream.Flush(flushToDisk: true);
     }
