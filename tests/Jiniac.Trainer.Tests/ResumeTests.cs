@@ -135,6 +135,9 @@ public sealed class ResumeTests : IAsyncLifetime
         return best;
     }
 
+    /// <summary>The pause between two looks while polling with a deadline.</summary>
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+
     private static async Task PollAsync(Func<bool> condition, Process process, StringBuilder log)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
@@ -145,7 +148,7 @@ public sealed class ResumeTests : IAsyncLifetime
                 throw new InvalidOperationException("the trainer ended or stalled before the awaited state:\n" + TrainerProcess.Snapshot(log));
             }
 
-            await Task.Delay(20);
+            await Task.Delay(PollInterval);
         }
     }
 }
