@@ -112,7 +112,7 @@ public sealed class StageGrain(
                 break;
         }
 
-        await IssueEvaluationsAsync();
+        await IssueEvaluationsAsync(resend: true);
     }
 
     public async Task CancelAsync(string reason)
@@ -151,6 +151,7 @@ public sealed class StageGrain(
             if (!S.Evaluations.ContainsKey(final.Step))
             {
                 S.PendingEvaluations.Add(final.Step);
+                S.SentEvaluations.Remove(final.Step);
                 await TransitionAsync(StageStatus.Evaluating, null);
                 await IssueEvaluationsAsync();
             }
@@ -377,6 +378,7 @@ public sealed class StageGrain(
 
         S.Evaluations[message.Step] = [.. message.Results];
         S.PendingEvaluations.Remove(message.Step);
+        S.SentEvaluations.Remove(message.Step);
         await SaveAsync();
         if (S.Status == StageStatus.Evaluating && S.Final?.Step == message.Step)
         {
@@ -398,6 +400,8 @@ public sealed class StageGrain(
         {
             return;
         }
+
+        S.SentEvaluations.Remove(message.Step);
 
         if (S.Status == StageStatus.Evaluating && S.Final?.Step == message.Step)
         {
@@ -657,7 +661,8 @@ public sealed class StageGrain(
         return blend;
     }
 
-    private async Task IssueEvaluationsAsync()
+    /// <param name="resend">Also send those already sent (a resume after a restart or silence); a poke sends only new ones.</param>
+    private async Task IssueEvaluationsAsync(bool resend = false)
     {
         if (S.PendingEvaluations.Count == 0 || !options.Value.IssueWork)
         {
@@ -670,19 +675,30 @@ public sealed class StageGrain(
             return; // the next stage's held-out data is still being prepared; the Run pokes us when it is
         }
 
+        var toSend = new List<CheckpointSummary>();
         foreach (var step in S.PendingEvaluations)
         {
             var checkpoint = S.Checkpoints.Find(c => c.Step == step);
-            if (checkpoint is null)
+            if (checkpoint is not null && (resend || !S.SentEvaluations.Contains(step)))
             {
-                continue;
+                toSend.Add(checkpoint);
+                S.SentEvaluations.Add(step);
             }
+        }
 
+        if (toSend.Count == 0)
+        {
+            return;
+        }
+
+        await SaveAsync(); // persisted before anything is sent onward
+        foreach (var checkpoint in toSend)
+        {
             await commands.SendAsync(new EvaluateCheckpoint
             {
                 RunId = RunId,
                 Stage = Name,
-                Step = step,
+                Step = checkpoint.Step,
                 CheckpointFolder = checkpoint.Folder,
                 ContextLength = Context.Training.SeqLength,
                 Sets = sets,

@@ -136,6 +136,8 @@ public sealed class StageState
     public Dictionary<long, List<DomainEvaluation>> Evaluations { get; set; } = [];
     /// <summary>Checkpoint steps whose evaluation is asked for and not yet answered.</summary>
     public SortedSet<long> PendingEvaluations { get; set; } = [];
+    /// <summary>Pending evaluations whose command has gone out: sent again only by a resume, never by a poke.</summary>
+    public SortedSet<long> SentEvaluations { get; set; } = [];
     public List<PublishedSummary> Published { get; set; } = [];
     public List<StageTransition> History { get; set; } = [];
     public DateTimeOffset LastActivity { get; set; }
