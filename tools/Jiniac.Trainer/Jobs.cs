@@ -16,6 +16,9 @@ public sealed record TrainJob
     public required TrainSettings Train { get; init; }
     public IReadOnlyList<BatchRange> SkipBatches { get; init; } = [];
 
+    /// <summary>Opt-in fault injection (docs/trainer-contract.md); not part of the job's identity.</summary>
+    public IReadOnlyList<FaultSpec> Faults { get; init; } = [];
+
     /// <summary>The launcher's identity of this job (docs/trainer-contract.md); when absent the trainer derives one.</summary>
     public string? JobHash { get; init; }
 
@@ -63,6 +66,14 @@ public sealed record TrainJob
             if (!(d.Weight > 0) || string.IsNullOrWhiteSpace(d.Prefix))
             {
                 throw new InvalidDataException($"data: weight must be positive and prefix set ({d.Prefix}, {d.Weight})");
+            }
+        }
+
+        foreach (var fault in Faults)
+        {
+            if (!FaultSpec.Kinds.Contains(fault.Kind) || fault.Step < 1 || !double.IsFinite(fault.Scale))
+            {
+                throw new InvalidDataException($"faults: kind must be one of {string.Join(", ", FaultSpec.Kinds)}, step ≥ 1 and scale finite ({fault.Kind} at {fault.Step})");
             }
         }
 

@@ -42,4 +42,7 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "Budget already trained (step {Step} of {TotalSteps}); writing DONE.json")]
     public static partial void AlreadyDone(ILogger logger, long step, long totalSteps);
+
+    [LoggerMessage(14, LogLevel.Warning, "Fault injection: {Kind} at step {Step}")]
+    public static partial void FaultInjected(ILogger logger, string kind, long step);
 }

@@ -61,12 +61,14 @@ public sealed class TrainCommand(TrainJob job, ILogger logger, TimeProvider time
         using var targets = batch.narrow(1, 1, train.SeqLength);
 
         var parameters = Parameters(model);
+        var faults = new FaultInjector(job.Faults, job.OutputDir, logger);
         var windowStart = time.GetTimestamp();
         long windowTokens = 0;
         for (var step = startStep + 1; step <= totalSteps; step++)
         {
             // The batch is drawn even when skipped, so skipping never shifts the data of later steps.
             sampler.Fill(step - 1, batchIds);
+            faults.BeforeStep(step);
             if (job.IsSkipped(step))
             {
                 Log.BatchSkipped(logger, step);
@@ -80,6 +82,13 @@ public sealed class TrainCommand(TrainJob job, ILogger logger, TimeProvider time
                 }
 
                 var loss = model.Loss(inputs, targets);
+                var scale = faults.LossScale(step);
+                if (scale != 1.0)
+                {
+                    // A bad batch: the loss (and so every gradient) jumps, or turns NaN and poisons the weights.
+                    loss = loss.mul(scale);
+                }
+
                 loss.backward();
                 var gradNorm = nn.utils.clip_grad_norm_(parameters, train.GradClip > 0 ? train.GradClip : double.MaxValue);
                 var lr = schedule.At(step);
