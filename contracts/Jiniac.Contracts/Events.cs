@@ -151,6 +151,10 @@ public sealed record AlertRaised
     public required string Severity { get; init; }
     public required string Kind { get; init; }
     public required string Message { get; init; }
+    /// <summary>The stage attempt the alert is about, when it is about training.</summary>
+    public int? Attempt { get; init; }
+    /// <summary>The training step it concerns (where a spike or stall happened, the checkpoint rolled back to).</summary>
+    public long? Step { get; init; }
 }
 
 public sealed record EvaluationCompleted

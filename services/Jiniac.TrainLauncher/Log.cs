@@ -42,4 +42,7 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Information, "StopTraining {RunId}/{Stage} attempt {Attempt}: nothing running")]
     public static partial void NothingToStop(ILogger logger, string runId, string stage, int attempt);
+
+    [LoggerMessage(14, LogLevel.Warning, "Training {RunId}/{Stage}: {Kind}: {Message}")]
+    public static partial void Intervention(ILogger logger, string runId, string stage, string kind, string message);
 }

@@ -15,8 +15,8 @@ public static class ServiceCollectionExtensions
         services.AddOptions<TrainLauncherOptions>()
             .BindConfiguration(TrainLauncherOptions.Section)
             .ValidateDataAnnotations()
-            .Validate(o => o.PollInterval > TimeSpan.Zero && o.ProgressInterval >= TimeSpan.Zero && o.RestartDelay >= TimeSpan.Zero && o.StopTimeout > TimeSpan.Zero,
-                "TrainLauncher: PollInterval and StopTimeout must be positive; ProgressInterval and RestartDelay not negative")
+            .Validate(o => o.PollInterval > TimeSpan.Zero && o.ProgressInterval >= TimeSpan.Zero && o.StopTimeout > TimeSpan.Zero,
+                "TrainLauncher: PollInterval and StopTimeout must be positive; ProgressInterval not negative")
             .ValidateOnStart();
         services.AddSingleton<TrainingSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<TrainingSupervisor>());

@@ -21,7 +21,7 @@ internal sealed record TrainJob
     [JsonPropertyName("skip_batches")] public required IReadOnlyList<TrainJobRange> SkipBatches { get; init; }
 
     /// <summary>
-    /// Identity of this job (everything but resume_from). The trainer copies it into each checkpoint's
+    /// Identity of this job (everything but resume_from and skip_batches). The trainer copies it into each checkpoint's
     /// trainer_state.json, which is how the launcher knows a checkpoint belongs to this job.
     /// </summary>
     [JsonPropertyName("job_hash")] public string? JobHash { get; init; }
@@ -163,7 +163,8 @@ internal static class TrainJobs
             SkipBatches = skips,
             JobHash = null,
         };
-        return job with { JobHash = Convert.ToHexStringLower(SHA256.HashData(Serialize(job))) };
+        // skip_batches stays out of the identity: a rollback adds a skip range and must still resume from this job's checkpoints.
+        return job with { JobHash = Convert.ToHexStringLower(SHA256.HashData(Serialize(job with { SkipBatches = [] }))) };
     }
 
     /// <summary>The trainer memory-maps .bin/.idx pairs by prefix, so both must sit side by side locally.</summary>

@@ -17,9 +17,6 @@ public sealed class TrainLauncherOptions
     /// <summary>How often metrics.jsonl and checkpoints/ are looked at while a trainer runs.</summary>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 
-    /// <summary>Pause before a crashed trainer is restarted.</summary>
-    public TimeSpan RestartDelay { get; set; } = TimeSpan.FromSeconds(2);
-
     /// <summary>How long a SIGTERMed trainer gets to save its checkpoint and exit (host shutdown, stop, orphan from a previous host).</summary>
     public TimeSpan StopTimeout { get; set; } = TimeSpan.FromSeconds(60);
 

@@ -29,9 +29,10 @@ internal sealed record MetricsLine
 {
     [JsonPropertyName("step")] public long Step { get; init; }
     [JsonPropertyName("tokens")] public long Tokens { get; init; }
-    [JsonPropertyName("loss")] public double Loss { get; init; }
+    // A diverged step is logged with null values; such a line is still a step (and a spike).
+    [JsonPropertyName("loss")] public double? Loss { get; init; }
     [JsonPropertyName("lr")] public double Lr { get; init; }
-    [JsonPropertyName("grad_norm")] public double GradNorm { get; init; }
+    [JsonPropertyName("grad_norm")] public double? GradNorm { get; init; }
     [JsonPropertyName("tokens_per_second")] public double TokensPerSecond { get; init; }
 }
 

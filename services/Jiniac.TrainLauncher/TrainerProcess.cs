@@ -16,6 +16,7 @@ internal sealed partial class TrainerProcess : IDisposable
 {
     public const int ExitStopped = 75;
     private const int SigKill = 9;
+    private const int SigCont = 18;
     private const int SigTerm = 15;
 
     private readonly Process _process;
@@ -85,6 +86,8 @@ internal sealed partial class TrainerProcess : IDisposable
         if (!_process.HasExited)
         {
             _ = Kill(Pid, SigTerm);
+            // A SIGSTOPped trainer acts on SIGTERM only once it runs again.
+            _ = Kill(Pid, SigCont);
         }
     }
 

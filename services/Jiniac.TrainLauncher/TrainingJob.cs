@@ -1,12 +1,13 @@
 using Jiniac.Hosting;
 using System.Globalization;
 using Jiniac.Contracts;
+using Jiniac.TrainLauncher.Supervision;
 using Microsoft.Extensions.Logging;
 
 namespace Jiniac.TrainLauncher;
 
 /// <summary>One stage's training on the local-process backend: start, follow, resume after crashes, report.</summary>
-internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining command)
+internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchTraining command)
 {
     public const string Backend = "local";
     public const string LogFile = "trainer.log";
@@ -92,6 +93,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
             Log.OrphanEnded(Logger, RunId, Stage, orphan);
         }
 
+        var skips = CarriedSkips(dir, job);
         SupersedeOtherJob(dir, hash);
 
         // A stage that already finished (its TrainingCompleted may have been lost) is reported, not retrained.
@@ -105,12 +107,14 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
         _follower = new MetricsFollower(Path.Combine(dir, MetricsFile));
         _follower.SkipExisting();
         var pidFile = Path.Combine(dir, PidFile);
+        var supervision = command.Training.Supervision;
+        var policy = new RestartPolicy(supervision, command.Training.MaxRestarts);
         for (var restart = 0; ; restart++)
         {
             token.ThrowIfCancellationRequested();
             var completeCheckpoints = Checkpoints.Complete(dir, hash);
             var resume = completeCheckpoints.Count > 0 ? completeCheckpoints[^1] : null;
-            TrainJobs.Write(dir, job with { ResumeFrom = resume?.Folder });
+            TrainJobs.Write(dir, job with { ResumeFrom = resume?.Folder, SkipBatches = skips });
             File.Delete(Path.Combine(dir, Checkpoints.DoneFile));
 
             TrainerProcess process;
@@ -129,6 +133,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
             using (process)
             {
                 process.WritePidFile(pidFile);
+                StartWatching(supervision, resume?.Step ?? 0);
                 Log.TrainerStarted(Logger, RunId, Stage, Attempt, process.Pid, restart, resume?.Folder);
                 await PublishAsync(new TrainingStarted
                 {
@@ -148,6 +153,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 {
                     await Task.WhenAny(exited, Task.Delay(Options.PollInterval, supervisor.Time, CancellationToken.None));
                     await PollAsync(dir, hash, totalSteps);
+                    await SuperviseAsync(process);
                 }
 
                 exitCode = await exited;
@@ -160,7 +166,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 File.Delete(pidFile);
             }
 
-            if (exitCode == 0 && Checkpoints.TryReadDone(dir, hash) is { } done)
+            if (_intervention is null && exitCode == 0 && Checkpoints.TryReadDone(dir, hash) is { } done)
             {
                 await PublishProgressAsync(totalSteps, force: true);
                 Log.Completed(Logger, RunId, Stage, done.Checkpoint.Step);
@@ -173,27 +179,46 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 break;
             }
 
-            var reason = exitCode == 0 ? "the trainer exited 0 without a valid DONE.json" : $"the trainer exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}";
-            var maxRestarts = command.Training.MaxRestarts;
-            if (restart >= maxRestarts)
+            // What the launcher decided while following the trainer (a spike, a stall) outranks how it exited.
+            var intervention = _intervention;
+            _intervention = null;
+            string reason;
+            switch (intervention?.Action)
             {
-                var tail = LogTail.Read(Path.Combine(dir, LogFile), Options.LogTailLines);
-                var message = $"{reason} after {restart.ToString(CultureInfo.InvariantCulture)} restarts; last lines of trainer.log:\n{tail}";
-                Log.Failed(Logger, RunId, Stage, message, null);
-                await PublishAsync(new TrainingFailed { RunId = RunId, Stage = Stage, Attempt = Attempt, Reason = message, ExitCode = exitCode, Restarts = restart });
+                case InterventionAction.Fail:
+                    await FailAsync(dir, intervention.Message, exitCode, policy.Restarts);
+                    return;
+                case InterventionAction.RollBack:
+                    await RollBackAsync(dir, hash, intervention.Spike!, skips);
+                    continue;
+                case InterventionAction.Restart:
+                    reason = intervention.Message;
+                    break;
+                default:
+                    var crashStep = _latestThisStart ?? resume?.Step ?? 0;
+                    var classification = ExitClassifier.Classify(exitCode, LogTail.Read(Path.Combine(dir, LogFile), Options.LogTailLines),
+                        crashStep, policy.RecordCrash(crashStep), supervision.SameStepCrashes);
+                    reason = $"the trainer exited: {classification.Reason}";
+                    if (classification.Verdict == ExitVerdict.Fatal)
+                    {
+                        await FailAsync(dir, $"{reason}; not restarted", exitCode, policy.Restarts);
+                        return;
+                    }
+
+                    break;
+            }
+
+            if (policy.Exhausted)
+            {
+                await FailAsync(dir, $"{reason} after {policy.Restarts.ToString(CultureInfo.InvariantCulture)} restarts (max_restarts)", exitCode, policy.Restarts);
                 return;
             }
 
-            Log.Restarting(Logger, RunId, Stage, exitCode, restart + 1, maxRestarts);
-            await PublishAsync(new AlertRaised
-            {
-                RunId = RunId,
-                Stage = Stage,
-                Severity = "warning",
-                Kind = "trainer-restarted",
-                Message = $"{reason}; resuming from the latest complete checkpoint (restart {(restart + 1).ToString(CultureInfo.InvariantCulture)} of {maxRestarts.ToString(CultureInfo.InvariantCulture)})",
-            });
-            await Task.Delay(Options.RestartDelay, supervisor.Time, token);
+            var backoff = policy.NextRestart();
+            Log.Restarting(Logger, RunId, Stage, exitCode, policy.Restarts, policy.MaxRestarts);
+            await AlertAsync("trainer-restarted", "warning", _latestThisStart ?? resume?.Step,
+                $"{reason}; resuming from the latest complete checkpoint in {backoff.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (restart {policy.Restarts.ToString(CultureInfo.InvariantCulture)} of {policy.MaxRestarts.ToString(CultureInfo.InvariantCulture)})");
+            await Task.Delay(backoff, supervisor.Time, token);
         }
 
         await StoppedAsync();
@@ -233,10 +258,10 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
     private async Task PollAsync(string dir, string hash, long totalSteps)
     {
         var lines = _follower!.ReadNew();
-        if (lines.Count > 0)
-        {
-            _latest = lines[^1];
-        }
+        // Progress reports the latest finite numbers; a non-finite line is the spike detector's business.
+        _latest = lines.FindLast(static l => l.Loss is { } loss && double.IsFinite(loss) && l.GradNorm is { } norm && double.IsFinite(norm)) ?? _latest;
+
+        await ObserveAsync(lines);
 
         await PublishProgressAsync(totalSteps, force: false);
 
@@ -308,9 +333,9 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
             Step = latest.Step,
             TotalSteps = totalSteps,
             Tokens = latest.Tokens,
-            Loss = latest.Loss,
+            Loss = latest.Loss!.Value,
             LearningRate = latest.Lr,
-            GradNorm = latest.GradNorm,
+            GradNorm = latest.GradNorm!.Value,
             TokensPerSecond = latest.TokensPerSecond,
         });
     }

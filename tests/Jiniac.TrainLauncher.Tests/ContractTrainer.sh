@@ -12,6 +12,11 @@
 #   CONTRACT_TRAINER_CRASH_TIMES    ... this many times in this output folder (default 1; counted in .crashes)
 #   CONTRACT_TRAINER_CRASH_MODE     "step" (default): crash before saving; "mid-checkpoint": crash after
 #                                   renaming a checkpoint folder into place but before writing COMPLETE
+#   CONTRACT_TRAINER_CRASH_EXIT_CODE the crash's exit code (default 3)
+#   CONTRACT_TRAINER_HANG_AT_STEP   on reaching this step (once per output folder, marker .hangs): stop making
+#                                   progress without exiting, ignoring SIGTERM (a hung collective; only SIGKILL ends it)
+#   CONTRACT_TRAINER_SPIKE_AT_STEP  training this step's batch (i.e. unless skip_batches covers it) diverges the run:
+#                                   that step and every later one of this process log "loss": null (a bad batch)
 #   CONTRACT_TRAINER_EXIT_CODE      evaluate: exit with this code (and write no results) when set
 set -u
 
@@ -83,6 +88,12 @@ printf -v config '{"architectures": ["LlamaForCausalLM"], "model_type": "llama",
   "$(json_num max_position_embeddings "$job")" "$(json_num rms_norm_eps "$job")" "$(json_num rope_theta "$job")" \
   "$(json_bool tie_word_embeddings "$job")" "$(json_num bos_token_id "$job")" "$(json_num eos_token_id "$job")"
 batch=$(( seq * mbs )); total=$(( (budget + batch - 1) / batch ))
+# skip_batches: [from, to) pairs, flattened; the property order is the launcher's (from, then to).
+skips=$(tr -d ' \n' < "$job" | grep -o '"skip_batches":\[[^]]*\]' | grep -o '"from":[0-9]*,"to":[0-9]*' | sed 's/"from"://; s/,"to":/ /' | tr '\n' ' ')
+read -r -a skip_pairs <<< "$skips"
+# is_skipped STEP: builtins only (it runs inside the trapped loop).
+is_skipped() { local i; for (( i = 0; i + 1 < ${#skip_pairs[@]}; i += 2 )); do
+  [ "$1" -ge "${skip_pairs[i]}" ] && [ "$1" -lt "${skip_pairs[i + 1]}" ] && return 0; done; return 1; }
 step_seconds="${CONTRACT_TRAINER_STEP_SECONDS:-0.01}"
 mkdir -p "$out/checkpoints"
 
@@ -122,7 +133,7 @@ save_checkpoint() { # save_checkpoint STEP [crash-before-complete]
   echo "train: saved $name"
 }
 
-stop=0
+stop=0; diverged=0
 trap 'stop=1' TERM INT
 
 crashes_file="$out/.crashes"
@@ -138,11 +149,22 @@ while [ "$step" -lt "$total" ]; do
         save_checkpoint "$step" crash-before-complete
       fi
       echo "train: simulated crash at step $step" >&2
-      exit 3
+      exit "${CONTRACT_TRAINER_CRASH_EXIT_CODE:-3}"
     fi
   fi
-  if [ $(( step % log_interval )) -eq 0 ] || [ "$step" -eq "$total" ]; then
+  if [ -n "${CONTRACT_TRAINER_HANG_AT_STEP:-}" ] && [ "$step" -eq "$CONTRACT_TRAINER_HANG_AT_STEP" ] && [ ! -f "$out/.hangs" ]; then
+    : > "$out/.hangs"
+    echo "train: simulated hang at step $step" >&2
+    trap '' TERM INT
+    while :; do sleep 1; done
+  fi
+  skipped=0; is_skipped "$step" && skipped=1
+  [ "$skipped" -eq 0 ] && [ "$step" = "${CONTRACT_TRAINER_SPIKE_AT_STEP:-}" ] && { diverged=1; echo "train: simulated bad batch at step $step" >&2; }
+  if [ "$skipped" -eq 1 ]; then
+    echo "train: step $step skipped"
+  elif [ $(( step % log_interval )) -eq 0 ] || [ "$step" -eq "$total" ]; then
     loss_at "$step"; now
+    [ "$diverged" -eq 1 ] && loss=null
     printf '{"step": %d, "tokens": %d, "loss": %s, "lr": %s, "grad_norm": 1.0, "tokens_per_second": %d, "time": "%s"}\n' \
       "$step" $(( step * batch )) "$loss" "$lr" "$batch" "$now" >> "$out/metrics.jsonl"
   fi

@@ -52,7 +52,6 @@ internal sealed class LauncherFixture : IAsyncDisposable
             ["TrainLauncher:Trainer"] = trainer,
             ["TrainLauncher:PollInterval"] = "00:00:00.050",
             ["TrainLauncher:ProgressInterval"] = "00:00:00.200",
-            ["TrainLauncher:RestartDelay"] = "00:00:00",
             ["TrainLauncher:StopTimeout"] = "00:00:30",
         };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
@@ -79,7 +78,10 @@ internal sealed class LauncherFixture : IAsyncDisposable
         await Host.Blobs.PutFileAsync(DataKey + ".idx", local + ".idx", move: false, CancellationToken.None);
     }
 
-    public static LaunchTraining Command(int steps, int checkpointInterval = 4, int maxRestarts = 3, int attempt = 1) => new()
+    /// <summary>Production babysitting, but no back-off: restarts in tests need not wait.</summary>
+    public static SupervisionSpec Supervision { get; } = new() { RestartBackoffSeconds = 0, RestartBackoffMaxSeconds = 0 };
+
+    public static LaunchTraining Command(int steps, int checkpointInterval = 4, int maxRestarts = 3, int attempt = 1, SupervisionSpec? supervision = null) => new()
     {
         RunId = RunId,
         Stage = Stage,
@@ -90,7 +92,7 @@ internal sealed class LauncherFixture : IAsyncDisposable
         VocabSize = 64,
         EodTokenId = 3,
         Model = new ModelSpec { HiddenSize = 8, IntermediateSize = 16, NumLayers = 1, NumHeads = 2, NumKvHeads = 1, MaxPositionEmbeddings = 32 },
-        Training = new TrainingSpec { SeqLength = 8, MicroBatchSize = 2, LearningRate = 0.003, MinLearningRate = 0.0003, CheckpointInterval = checkpointInterval, MaxRestarts = maxRestarts },
+        Training = new TrainingSpec { SeqLength = 8, MicroBatchSize = 2, LearningRate = 0.003, MinLearningRate = 0.0003, CheckpointInterval = checkpointInterval, MaxRestarts = maxRestarts, Supervision = supervision ?? Supervision },
         // One token short of a whole number of batches: the trainer rounds the step count up.
         TokenBudget = (long)steps * BatchTokens - 1,
         SkipBatches = [new BatchRange { From = 2, To = 3 }],

@@ -312,6 +312,8 @@ public static class PipelineLoader
             section.Check("max_restarts", maxRestarts >= 0, "must be at least 0");
             var threads = section.Int("threads", defaults.Threads);
             section.Check("threads", threads >= 0, "must be at least 0 (0 = all cores)");
+            var supervisionSection = section.Section("supervision", required: false);
+            var supervision = supervisionSection is null ? defaults.Supervision : ReadSupervision(supervisionSection);
             section.Finish();
             return new TrainingSpec
             {
@@ -329,6 +331,63 @@ public static class PipelineLoader
                 LogInterval = logInterval,
                 MaxRestarts = maxRestarts,
                 Threads = threads,
+                Supervision = supervision,
+            };
+        }
+
+        private static SupervisionSpec ReadSupervision(YamlSection section)
+        {
+            var defaults = new SupervisionSpec();
+            var backoff = section.Double("restart_backoff_seconds", defaults.RestartBackoffSeconds);
+            section.Check("restart_backoff_seconds", backoff >= 0, "must be at least 0");
+            var backoffMax = section.Double("restart_backoff_max_seconds", defaults.RestartBackoffMaxSeconds);
+            section.Check("restart_backoff_max_seconds", backoffMax >= 0, "must be at least 0");
+            if (section.Ok("restart_backoff_seconds") && backoff >= 0)
+            {
+                section.Check("restart_backoff_max_seconds", backoffMax >= backoff,
+                    $"must be at least restart_backoff_seconds ({backoff.ToString(CultureInfo.InvariantCulture)})");
+            }
+
+            var sameStep = section.Int("same_step_crashes", defaults.SameStepCrashes);
+            section.Check("same_step_crashes", sameStep >= 1, "must be at least 1");
+            var stallFactor = section.Double("stall_factor", defaults.StallFactor);
+            section.Check("stall_factor", stallFactor >= 1, "must be at least 1 (a multiple of the median step time)");
+            var stallMin = section.Double("stall_min_seconds", defaults.StallMinSeconds);
+            section.Check("stall_min_seconds", stallMin > 0, "must be greater than 0");
+            var grace = section.Double("startup_grace_seconds", defaults.StartupGraceSeconds);
+            section.Check("startup_grace_seconds", grace > 0, "must be greater than 0");
+            var stopGrace = section.Double("stop_grace_seconds", defaults.StopGraceSeconds);
+            section.Check("stop_grace_seconds", stopGrace > 0, "must be greater than 0");
+            var lowThroughput = section.Double("low_throughput_ratio", defaults.LowThroughputRatio);
+            section.Check("low_throughput_ratio", lowThroughput is >= 0 and < 1, "must be in [0, 1) (0 = off)");
+            var method = section.String("spike_method") ?? defaults.SpikeMethod;
+            section.Check("spike_method", SpikeMethods.All.Contains(method), $"must be one of: {string.Join(", ", SpikeMethods.All)}");
+            // The same number means different things to the two methods, so each has its own default.
+            var threshold = section.Double("spike_threshold", method == SpikeMethods.ZScore ? 6.0 : defaults.SpikeThreshold);
+            section.Check("spike_threshold", method == SpikeMethods.ZScore ? threshold > 0 : threshold > 1,
+                method == SpikeMethods.ZScore ? "must be greater than 0 (standard deviations)" : "must be greater than 1 (a multiple of the rolling median)");
+            var window = section.Int("spike_window", defaults.SpikeWindow);
+            section.Check("spike_window", window >= 3, "must be at least 3");
+            var policy = section.String("spike_policy") ?? defaults.SpikePolicy;
+            section.Check("spike_policy", SpikePolicies.All.Contains(policy), $"must be one of: {string.Join(", ", SpikePolicies.All)}");
+            var maxRollbacks = section.Int("max_rollbacks", defaults.MaxRollbacks);
+            section.Check("max_rollbacks", maxRollbacks >= 0, "must be at least 0");
+            section.Finish();
+            return new SupervisionSpec
+            {
+                RestartBackoffSeconds = backoff,
+                RestartBackoffMaxSeconds = backoffMax,
+                SameStepCrashes = sameStep,
+                StallFactor = stallFactor,
+                StallMinSeconds = stallMin,
+                StartupGraceSeconds = grace,
+                StopGraceSeconds = stopGrace,
+                LowThroughputRatio = lowThroughput,
+                SpikeMethod = method,
+                SpikeThreshold = threshold,
+                SpikeWindow = window,
+                SpikePolicy = policy,
+                MaxRollbacks = maxRollbacks,
             };
         }
 

@@ -67,6 +67,8 @@ public sealed record TrainingSpec
     public int MaxRestarts { get; init; } = 3;
     /// <summary>Intra-op threads for the trainer (0 = all cores).</summary>
     public int Threads { get; init; }
+    /// <summary>How the train-launcher babysits the trainer (training.supervision).</summary>
+    public SupervisionSpec Supervision { get; init; } = new();
 }
 
 public sealed record EvaluationSpec
@@ -126,4 +128,50 @@ public sealed record SourceSpec
     public int MinChars { get; init; } = 20;
 
     public string DomainName => Domain ?? Name;
+}
+
+/// <summary>
+/// The train-launcher's babysitting policy (training.supervision in the pipeline file; docs/pipeline-reference.md):
+/// restarts with back-off, stall and low-throughput detection, and loss-spike handling.
+/// </summary>
+public sealed record SupervisionSpec
+{
+    /// <summary>Pause before the first restart; each further restart doubles it, up to <see cref="RestartBackoffMaxSeconds"/>.</summary>
+    public double RestartBackoffSeconds { get; init; } = 10;
+    public double RestartBackoffMaxSeconds { get; init; } = 600;
+    /// <summary>Crashes at the same step after which restarting is deemed hopeless (a fatal failure).</summary>
+    public int SameStepCrashes { get; init; } = 3;
+    /// <summary>A trainer is stalled when no new step came for max(factor × median step time, <see cref="StallMinSeconds"/>).</summary>
+    public double StallFactor { get; init; } = 10;
+    public double StallMinSeconds { get; init; } = 120;
+    /// <summary>Time a (re)started trainer has for its first step (loading, compiling, warming up).</summary>
+    public double StartupGraceSeconds { get; init; } = 900;
+    /// <summary>Time between SIGTERM and SIGKILL when the launcher stops a trainer to intervene.</summary>
+    public double StopGraceSeconds { get; init; } = 60;
+    /// <summary>Alert when tokens/s falls below this share of the stage's running median (0 = off).</summary>
+    public double LowThroughputRatio { get; init; } = 0.5;
+    /// <summary><c>ratio</c>: loss above threshold × rolling median; <c>zscore</c>: above median by threshold standard deviations.</summary>
+    public string SpikeMethod { get; init; } = SpikeMethods.Ratio;
+    public double SpikeThreshold { get; init; } = 2.0;
+    /// <summary>Finite losses the rolling statistics look back over.</summary>
+    public int SpikeWindow { get; init; } = 50;
+    /// <summary><c>alert</c>, <c>rollback_skip</c> or <c>stop</c> (the stage fails).</summary>
+    public string SpikePolicy { get; init; } = SpikePolicies.RollbackSkip;
+    /// <summary>Rollbacks after which a stage that keeps spiking fails.</summary>
+    public int MaxRollbacks { get; init; } = 3;
+}
+
+public static class SpikeMethods
+{
+    public const string Ratio = "ratio";
+    public const string ZScore = "zscore";
+    public static readonly IReadOnlyList<string> All = [Ratio, ZScore];
+}
+
+public static class SpikePolicies
+{
+    public const string Alert = "alert";
+    public const string RollbackSkip = "rollback_skip";
+    public const string Stop = "stop";
+    public static readonly IReadOnlyList<string> All = [Alert, RollbackSkip, Stop];
 }
