@@ -46,6 +46,16 @@ public sealed class PipelineReferenceTests
 
     private static string ExampleYaml()
     {
+        var text = ReferenceText();
+        var section = text.IndexOf("## A complete example", StringComparison.Ordinal);
+        var start = text.IndexOf("```yaml\n", section, StringComparison.Ordinal) + "```yaml\n".Length;
+        var end = text.IndexOf("```", start, StringComparison.Ordinal);
+        return text[start..end];
+    }
+
+    /// <summary>docs/pipeline-reference.md of this checkout.</summary>
+    internal static string ReferenceText()
+    {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docs", "pipeline-reference.md")))
         {
@@ -53,10 +63,6 @@ public sealed class PipelineReferenceTests
         }
 
         Assert.NotNull(dir);
-        var text = File.ReadAllText(Path.Combine(dir.FullName, "docs", "pipeline-reference.md"));
-        var section = text.IndexOf("## A complete example", StringComparison.Ordinal);
-        var start = text.IndexOf("```yaml\n", section, StringComparison.Ordinal) + "```yaml\n".Length;
-        var end = text.IndexOf("```", start, StringComparison.Ordinal);
-        return text[start..end];
+        return File.ReadAllText(Path.Combine(dir.FullName, "docs", "pipeline-reference.md"));
     }
 }

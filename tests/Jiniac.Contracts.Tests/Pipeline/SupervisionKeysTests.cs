@@ -55,6 +55,21 @@ public sealed class SupervisionKeysTests
         }, spec);
     }
 
+    [Fact]
+    public void The_example_in_the_reference_loads_as_it_says()
+    {
+        var text = PipelineReferenceTests.ReferenceText();
+        var section = text.IndexOf("## `training.supervision`", StringComparison.Ordinal);
+        var start = text.IndexOf("  supervision:\n", text.IndexOf("```yaml\n", section, StringComparison.Ordinal), StringComparison.Ordinal) + "  supervision:\n".Length;
+        var end = text.IndexOf("```", start, StringComparison.Ordinal);
+        using var files = new PipelineFiles();
+        files.Set(20, Prefix + text[start..end].TrimEnd('\n'));
+
+        var spec = files.Load().Training.Supervision;
+
+        Assert.Equal(new SupervisionSpec { RestartBackoffSeconds = 30, RestartBackoffMaxSeconds = 900, StallFactor = 10, StallMinSeconds = 300 }, spec);
+    }
+
     [Theory]
     [InlineData("    spike_policy: undo", 22, 19, "training.supervision.spike_policy", "must be one of: alert, rollback_skip, stop")]
     [InlineData("    spike_method: mad", 22, 19, "training.supervision.spike_method", "must be one of: ratio, zscore")]

@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
+using Jiniac.Hosting.Bus;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Jiniac.TrainLauncher.Tests;
+
+/// <summary>
+/// The done-when of babysitting: a trainer killed, hung or fed a bad batch is recovered without anyone, the
+/// AlertRaised events (what the run's journal records) say what was done, and the stage still completes.
+/// </summary>
+public sealed class BabysittingTests
+{
+    private static readonly Dictionary<string, string> Slow = new() { ["CONTRACT_TRAINER_STEP_SECONDS"] = "0.02" };
+
+    private static Task SendAsync<T>(LauncherFixture fixture, T command) where T : class =>
+        fixture.Host.Services.GetRequiredService<ICommandSender>().SendAsync(command, CancellationToken.None);
+
+    private static Dictionary<string, string> With(params (string Name, string Value)[] settings)
+    {
+        var environment = new Dictionary<string, string>(Slow);
+        foreach (var (name, value) in settings)
+        {
+            environment[name] = value;
+        }
+
+        return environment;
+    }
+
+    [Fact]
+    public async Task A_trainer_killed_with_SIGKILL_mid_stage_is_resumed_from_its_checkpoint()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(Slow);
+        await SendAsync(fixture, LauncherFixture.Command(steps: 30));
+        await fixture.Events.WaitForAsync<CheckpointSaved>(c => c.Step == 8);
+
+        await SignalTrainerAsync(fixture, "KILL");
+
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>();
+        Assert.Equal(30, completed.FinalStep);
+        var alert = Assert.Single(fixture.Events.Of<AlertRaised>());
+        Assert.Equal(("trainer-restarted", 1), (alert.Kind, alert.Attempt));
+        Assert.Contains("exit code 137: killed by SIGKILL", alert.Message);
+        Assert.NotNull(alert.Step);
+        var starts = fixture.Events.Of<TrainingStarted>();
+        Assert.Equal(2, starts.Count);
+        Assert.InRange(starts[1].ResumedFromStep ?? 0, 8, 29);
+    }
+
+    [Fact]
+    public async Task A_SIGSTOPped_trainer_is_found_stalled_continued_stopped_and_resumed()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(Slow);
+        var supervision = LauncherFixture.Supervision with { StallMinSeconds = 2 };
+        await SendAsync(fixture, LauncherFixture.Command(steps: 60, supervision: supervision));
+        await fixture.Events.WaitForAsync<TrainingProgressed>(p => p.Step >= 5);
+
+        await SignalTrainerAsync(fixture, "STOP");
+
+        var stalled = await fixture.Events.WaitForAsync<AlertRaised>(a => a.Kind == "trainer-stalled");
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>();
+        Assert.Equal(60, completed.FinalStep);
+        Assert.Contains("no new step for", stalled.Message);
+        Assert.Contains("max(stall_factor × median step time, stall_min_seconds)", stalled.Message);
+        var restarted = fixture.Events.Of<AlertRaised>().First(a => a.Kind == "trainer-restarted");
+        Assert.Contains("the trainer stalled", restarted.Message);
+        // SIGCONT let the stopped trainer act on SIGTERM: it saved where it was, so no SIGKILL was needed.
+        Assert.DoesNotContain(fixture.Events.Of<AlertRaised>(), a => a.Kind == "trainer-killed");
+        Assert.Contains("stopped by signal at step", await File.ReadAllTextAsync(Path.Combine(fixture.TrainDir, "trainer.log")));
+        Assert.True(fixture.Events.Of<TrainingStarted>()[1].ResumedFromStep >= stalled.Step);
+    }
+
+    [Fact]
+    public async Task A_hung_trainer_deaf_to_SIGTERM_is_killed_after_the_grace_and_resumed()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(With(("CONTRACT_TRAINER_HANG_AT_STEP", "6")));
+        var supervision = LauncherFixture.Supervision with { StallMinSeconds = 1, StopGraceSeconds = 1 };
+        await SendAsync(fixture, LauncherFixture.Command(steps: 12, supervision: supervision));
+
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>();
+
+        Assert.Equal(12, completed.FinalStep);
+        var kinds = fixture.Events.Of<AlertRaised>().Select(a => a.Kind).ToList();
+        Assert.Equal(["trainer-stalled", "trainer-killed", "trainer-restarted"], kinds);
+        Assert.Equal(5, fixture.Events.Of<AlertRaised>()[0].Step);
+        Assert.Equal(4, fixture.Events.Of<TrainingStarted>()[1].ResumedFromStep);
+    }
+
+    [Fact]
+    public async Task A_bad_batch_is_rolled_back_to_the_checkpoint_before_it_and_skipped()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(With(("CONTRACT_TRAINER_SPIKE_AT_STEP", "7")));
+        await SendAsync(fixture, LauncherFixture.Command(steps: 16));
+
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>();
+
+        Assert.Equal(16, completed.FinalStep);
+        Assert.Empty(fixture.Events.Of<TrainingFailed>());
+        var alerts = fixture.Events.Of<AlertRaised>();
+        Assert.Equal(["loss-spike", "rolled-back"], alerts.Select(a => a.Kind));
+        Assert.Equal(7, alerts[0].Step);
+        Assert.Contains("not finite", alerts[0].Message);
+        Assert.Equal(4, alerts[1].Step);
+        Assert.Contains("skipping batches [7, 8)", alerts[1].Message);
+
+        // The skip range changed JOB.json but not the job's identity: the resume took the old checkpoint.
+        var starts = fixture.Events.Of<TrainingStarted>();
+        Assert.Equal(2, starts.Count);
+        Assert.Equal(4, starts[1].ResumedFromStep);
+        var job = fixture.ReadJson(Path.Combine(fixture.TrainDir, "JOB.json"));
+        var skips = job.GetProperty("skip_batches").EnumerateArray().Select(r => (r.GetProperty("from").GetInt64(), r.GetProperty("to").GetInt64()));
+        Assert.Equal([(2L, 3L), (7L, 8L)], skips);
+        var hash = job.GetProperty("job_hash").GetString();
+        Assert.Equal(hash, StateHash(fixture.CheckpointFolder(4)));
+        Assert.Equal(hash, StateHash(fixture.CheckpointFolder(16)));
+
+        // Checkpoints written after step 4 by the diverged trainer are kept, out of the lineage.
+        var rolledBack = Assert.Single(Directory.GetDirectories(Path.Combine(fixture.TrainDir, "rolled-back")));
+        var aside = Directory.GetDirectories(rolledBack).Select(d => long.Parse(Path.GetFileName(d)["step_".Length..], CultureInfo.InvariantCulture)).ToList();
+        Assert.NotEmpty(aside);
+        Assert.All(aside, step => Assert.True(step > 4));
+
+        // The later line for a step wins: after the rollback every trained step has a finite loss again.
+        var losses = new SortedDictionary<long, JsonValueKind>();
+        foreach (var line in await File.ReadAllLinesAsync(Path.Combine(fixture.TrainDir, "metrics.jsonl")))
+        {
+            var o = JsonDocument.Parse(line).RootElement;
+            losses[o.GetProperty("step").GetInt64()] = o.GetProperty("loss").ValueKind;
+        }
+
+        Assert.All(Enumerable.Range(8, 9), step => Assert.Equal(JsonValueKind.Number, losses[step]));
+        Assert.Equal(JsonValueKind.Null, losses[7]);
+    }
+
+    [Fact]
+    public async Task A_relaunch_with_a_new_skip_range_resumes_from_the_jobs_checkpoints_and_keeps_the_earlier_skips()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(Slow);
+        await SendAsync(fixture, LauncherFixture.Command(steps: 40));
+        await fixture.Events.WaitForAsync<CheckpointSaved>(c => c.Step == 8);
+        await SendAsync(fixture, new StopTraining { RunId = LauncherFixture.RunId, Stage = LauncherFixture.Stage, Attempt = 1, Reason = "skip a bad shard" });
+        await fixture.Events.WaitForAsync<AlertRaised>(a => a.Kind == "training-stopped");
+
+        // skip_batches is not part of the job's identity: a new range neither supersedes the checkpoints nor drops old ranges.
+        await SendAsync(fixture, LauncherFixture.Command(steps: 40, attempt: 2) with { SkipBatches = [new BatchRange { From = 30, To = 32 }] });
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>(c => c.Attempt == 2);
+
+        Assert.Equal(40, completed.FinalStep);
+        Assert.InRange(fixture.Events.Of<TrainingStarted>().Single(s => s.Attempt == 2).ResumedFromStep ?? 0, 8, 29);
+        Assert.False(Directory.Exists(Path.Combine(fixture.TrainDir, "superseded")));
+        var job = fixture.ReadJson(Path.Combine(fixture.TrainDir, "JOB.json"));
+        var skips = job.GetProperty("skip_batches").EnumerateArray().Select(r => (r.GetProperty("from").GetInt64(), r.GetProperty("to").GetInt64()));
+        Assert.Equal([(2L, 3L), (30L, 32L)], skips);
+        var log = await File.ReadAllTextAsync(Path.Combine(fixture.TrainDir, "trainer.log"));
+        Assert.Contains("step 30 skipped", log);
+        Assert.Contains("step 31 skipped", log);
+    }
+
+    [Fact]
+    public async Task With_spike_policy_stop_a_spike_fails_the_stage_with_the_reason()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(With(("CONTRACT_TRAINER_SPIKE_AT_STEP", "5")));
+        var supervision = LauncherFixture.Supervision with { SpikePolicy = SpikePolicies.Stop };
+        await SendAsync(fixture, LauncherFixture.Command(steps: 200, supervision: supervision));
+
+        var failed = await fixture.Events.WaitForAsync<TrainingFailed>();
+
+        Assert.Contains("loss spike at step 5", failed.Reason);
+        Assert.Contains("(spike_policy: stop)", failed.Reason);
+        Assert.Contains("simulated bad batch at step 5", failed.Reason);
+        Assert.Single(fixture.Events.Of<TrainingStarted>());
+        Assert.Equal("error", Assert.Single(fixture.Events.Of<AlertRaised>()).Severity);
+        Assert.Empty(fixture.Events.Of<TrainingCompleted>());
+    }
+
+    [Fact]
+    public async Task An_invalid_job_exit_is_fatal_at_once()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(With(("CONTRACT_TRAINER_CRASH_AT_STEP", "3"), ("CONTRACT_TRAINER_CRASH_EXIT_CODE", "2")));
+        await SendAsync(fixture, LauncherFixture.Command(steps: 10));
+
+        var failed = await fixture.Events.WaitForAsync<TrainingFailed>();
+
+        Assert.Equal((2, 0), (failed.ExitCode, failed.Restarts));
+        Assert.Contains("bad arguments or an invalid job", failed.Reason);
+        Assert.Contains("simulated crash at step 3", failed.Reason);
+        Assert.Single(fixture.Events.Of<TrainingStarted>());
+        Assert.Empty(fixture.Events.Of<AlertRaised>());
+    }
+
+    private static string? StateHash(string checkpoint) =>
+        JsonDocument.Parse(File.ReadAllBytes(Path.Combine(checkpoint, "trainer_state.json"))).RootElement.GetProperty("job_hash").GetString();
+
+    /// <summary>Sends a signal to the running trainer, found by its pid file (kill(1): the test needs no native code).</summary>
+    private static async Task SignalTrainerAsync(LauncherFixture fixture, string signal)
+    {
+        var pid = JsonDocument.Parse(await File.ReadAllBytesAsync(Path.Combine(fixture.TrainDir, "trainer.pid"))).RootElement.GetProperty("Pid").GetInt32();
+        using var kill = Process.Start(new ProcessStartInfo("kill", [$"-{signal}", pid.ToString(CultureInfo.InvariantCulture)]))!;
+        await kill.WaitForExitAsync();
+        Assert.Equal(0, kill.ExitCode);
+    }
+}
