@@ -192,3 +192,15 @@ public sealed record PublishFailed
     public required long Step { get; init; }
     public required string Reason { get; init; }
 }
+
+/// <summary>The <see cref="AlertRaised.Kind"/>s the train-launcher raises when it intervenes (docs/trainer-contract.md).</summary>
+public static class TrainingAlertKinds
+{
+    public const string Restarted = "trainer-restarted";
+    public const string Stalled = "trainer-stalled";
+    public const string Killed = "trainer-killed";
+    public const string LowThroughput = "low-throughput";
+    public const string LossSpike = "loss-spike";
+    /// <summary><see cref="AlertRaised.Step"/> is the checkpoint rolled back to: later checkpoints left the lineage.</summary>
+    public const string RolledBack = "rolled-back";
+}

@@ -67,7 +67,7 @@ internal sealed partial class TrainingJob
 
             if (_throughput!.Observe(line.Step, line.TokensPerSecond) is { } low)
             {
-                await AlertAsync("low-throughput", "warning", low.Step,
+                await AlertAsync(TrainingAlertKinds.LowThroughput, "warning", low.Step,
                     $"{Format(low.TokensPerSecond)} tokens/s at step {Format(low.Step)} is below {Format(_spec.LowThroughputRatio)} × the stage's median {Format(low.Median)} tokens/s");
             }
 
@@ -91,22 +91,22 @@ internal sealed partial class TrainingJob
         switch (_spec.SpikePolicy)
         {
             case SpikePolicies.Alert:
-                await AlertAsync("loss-spike", "warning", spike.Step, $"{what}; spike_policy alert: training goes on");
+                await AlertAsync(TrainingAlertKinds.LossSpike, "warning", spike.Step, $"{what}; spike_policy alert: training goes on");
                 break;
             case SpikePolicies.Stop:
-                await AlertAsync("loss-spike", "error", spike.Step, $"{what}; spike_policy stop: the trainer is stopped and the stage fails");
+                await AlertAsync(TrainingAlertKinds.LossSpike, "error", spike.Step, $"{what}; spike_policy stop: the trainer is stopped and the stage fails");
                 Intervene(new Intervention(InterventionAction.Fail, $"{what} (spike_policy: stop)"));
                 break;
             default:
                 if (_rollbacks >= _spec.MaxRollbacks)
                 {
                     var exhausted = $"{what}, after {Format(_rollbacks)} rollbacks (max_rollbacks)";
-                    await AlertAsync("loss-spike", "error", spike.Step, $"{exhausted}; the trainer is stopped and the stage fails");
+                    await AlertAsync(TrainingAlertKinds.LossSpike, "error", spike.Step, $"{exhausted}; the trainer is stopped and the stage fails");
                     Intervene(new Intervention(InterventionAction.Fail, exhausted));
                 }
                 else
                 {
-                    await AlertAsync("loss-spike", "warning", spike.Step,
+                    await AlertAsync(TrainingAlertKinds.LossSpike, "warning", spike.Step,
                         $"{what}; stopping the trainer to roll back to the last checkpoint before step {Format(spike.FirstSuspectStep)} and skip batches [{Format(spike.FirstSuspectStep)}, {Format(spike.Step + 1)})");
                     Intervene(new Intervention(InterventionAction.RollBack, what, spike));
                 }
@@ -125,7 +125,7 @@ internal sealed partial class TrainingJob
                 var last = stall.LastStep is { } step ? $"after step {Format(step)}" : "since it started";
                 var how = stall.LastStep is null ? "startup_grace_seconds" : "max(stall_factor × median step time, stall_min_seconds)";
                 var message = $"no new step for {Format(stall.Silent.TotalSeconds)} s {last} (deadline {Format(stall.Deadline.TotalSeconds)} s: {how})";
-                await AlertAsync("trainer-stalled", "warning", stall.LastStep, $"{message}; stopping the trainer (SIGTERM, SIGKILL after stop_grace_seconds) to resume it");
+                await AlertAsync(TrainingAlertKinds.Stalled, "warning", stall.LastStep, $"{message}; stopping the trainer (SIGTERM, SIGKILL after stop_grace_seconds) to resume it");
                 Intervene(new Intervention(InterventionAction.Restart, $"the trainer stalled: {message}"));
             }
 
@@ -135,7 +135,7 @@ internal sealed partial class TrainingJob
         if (_killAt is { } at && supervisor.Time.GetUtcNow() >= at && !process.HasExited)
         {
             _killAt = null;
-            await AlertAsync("trainer-killed", "warning", _latestThisStart,
+            await AlertAsync(TrainingAlertKinds.Killed, "warning", _latestThisStart,
                 $"the trainer (pid {process.Pid.ToString(CultureInfo.InvariantCulture)}) did not exit within stop_grace_seconds ({Format(_spec.StopGraceSeconds)} s) of SIGTERM: SIGKILL");
             process.ForceKill();
         }
@@ -187,7 +187,7 @@ internal sealed partial class TrainingJob
         _spikes!.RollBack(keep);
         var where = target is null ? "the start of the stage (no complete checkpoint before the spike)" : target.Folder;
         var aside = moved == 0 ? "no later checkpoints" : $"{Format(moved)} later checkpoint(s) moved out of the lineage to {archive}";
-        await AlertAsync("rolled-back", "warning", keep,
+        await AlertAsync(TrainingAlertKinds.RolledBack, "warning", keep,
             $"rolled back to step {Format(keep)} ({where}) after the {spike.Reason}; skipping batches [{Format(from)}, {Format(to)}) (skip_batches); {aside} (rollback {Format(_rollbacks)} of {Format(_spec.MaxRollbacks)})");
     }
 

@@ -216,7 +216,7 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
 
             var backoff = policy.NextRestart();
             Log.Restarting(Logger, RunId, Stage, exitCode, policy.Restarts, policy.MaxRestarts);
-            await AlertAsync("trainer-restarted", "warning", _latestThisStart ?? resume?.Step,
+            await AlertAsync(TrainingAlertKinds.Restarted, "warning", _latestThisStart ?? resume?.Step,
                 $"{reason}; resuming from the latest complete checkpoint in {backoff.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s (restart {policy.Restarts.ToString(CultureInfo.InvariantCulture)} of {policy.MaxRestarts.ToString(CultureInfo.InvariantCulture)})");
             await Task.Delay(backoff, supervisor.Time, token);
         }

@@ -18,6 +18,7 @@ public sealed class StageEventConsumer(IGrainFactory grains) :
     IConsumer<CheckpointSaved>,
     IConsumer<TrainingCompleted>,
     IConsumer<TrainingFailed>,
+    IConsumer<AlertRaised>,
     IConsumer<EvaluationCompleted>,
     IConsumer<EvaluationFailed>,
     IConsumer<ModelPublished>,
@@ -68,6 +69,10 @@ public sealed class StageEventConsumer(IGrainFactory grains) :
     public Task Consume(ConsumeContext<TrainingCompleted> context) => Stage(context.Message.RunId, context.Message.Stage).OnTrainingCompletedAsync(context.Message);
 
     public Task Consume(ConsumeContext<TrainingFailed> context) => Stage(context.Message.RunId, context.Message.Stage).OnTrainingFailedAsync(context.Message);
+
+    // Only a stage's own alerts concern a stage grain (the journal records every alert either way).
+    public Task Consume(ConsumeContext<AlertRaised> context) =>
+        context.Message.Stage is { } stage ? Stage(context.Message.RunId, stage).OnAlertRaisedAsync(context.Message) : Task.CompletedTask;
 
     public async Task Consume(ConsumeContext<EvaluationCompleted> context)
     {

@@ -81,6 +81,9 @@ public interface IStageGrain : IGrainWithStringKey
 
     Task OnTrainingFailedAsync(TrainingFailed message);
 
+    /// <summary>An intervention of the train-launcher; a rollback takes later checkpoints out of the stage's lineage.</summary>
+    Task OnAlertRaisedAsync(AlertRaised message);
+
     Task OnEvaluationCompletedAsync(EvaluationCompleted message);
 
     Task OnEvaluationFailedAsync(EvaluationFailed message);

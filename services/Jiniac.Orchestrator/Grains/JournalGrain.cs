@@ -90,9 +90,15 @@ public sealed class CheckpointGrain([PersistentState("checkpoint", OrchestratorS
 {
     public async Task RecordSavedAsync(Contracts.CheckpointSaved message)
     {
-        if (state.State.Folder is not null)
+        // A redelivery changes nothing; the same step written anew after a rollback (other loss) replaces the record.
+        if (state.State.Folder is not null && state.State.Loss.Equals(message.Loss) && state.State.Tokens == message.Tokens)
         {
             return;
+        }
+
+        if (state.State.Folder is not null)
+        {
+            state.State.Evaluation = null;
         }
 
         state.State.RunId = message.RunId;

@@ -369,6 +369,27 @@ public sealed class StageGrain(
         }
     }
 
+    public async Task OnAlertRaisedAsync(AlertRaised message)
+    {
+        if (message.Kind != TrainingAlertKinds.RolledBack || message.Step is not { } kept || message.Attempt is not { } attempt || !IsCurrentTraining(attempt))
+        {
+            return;
+        }
+
+        // The checkpoints after the one rolled back to were moved out of the lineage (the trainer writes those
+        // steps anew): they are no longer this stage's, to evaluate or report, and progress restarts from there.
+        S.Checkpoints.RemoveAll(c => c.Step > kept);
+        S.PendingEvaluations.RemoveWhere(step => step > kept);
+        S.SentEvaluations.RemoveWhere(step => step > kept);
+        foreach (var step in S.Evaluations.Keys.Where(step => step > kept).ToList())
+        {
+            S.Evaluations.Remove(step);
+        }
+
+        S.Step = Math.Min(S.Step, kept);
+        await SaveAsync();
+    }
+
     public async Task OnEvaluationCompletedAsync(EvaluationCompleted message)
     {
         if (S.Context is null || (S.Evaluations.ContainsKey(message.Step) && !S.PendingEvaluations.Contains(message.Step)))

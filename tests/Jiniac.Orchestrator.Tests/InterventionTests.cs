@@ -1,0 +1,53 @@
+using Jiniac.Contracts;
+using Jiniac.Orchestrator.Grains;
+
+namespace Jiniac.Orchestrator.Tests;
+
+/// <summary>The train-launcher's interventions as the orchestrator sees them: journaled, and a rollback shortens the lineage.</summary>
+public sealed class InterventionTests(OrchestratorHostFixture fixture) : IClassFixture<OrchestratorHostFixture>
+{
+    private OrchestratorHost Host => fixture.Host;
+
+    [Fact]
+    public async Task A_rollback_is_journaled_and_takes_the_later_checkpoints_out_of_the_stage()
+    {
+        const string run = "rolled-back";
+        await Drive.ToFirstStageTrainingAsync(Host, run);
+        foreach (var step in (long[])[4, 8, 12])
+        {
+            await Host.Publish(Saved(run, step, loss: 3.0));
+        }
+
+        await Host.Publish(new TrainingProgressed { RunId = run, Stage = "en", Attempt = 1, Step = 12, TotalSteps = 20, Tokens = 12, Loss = 3, LearningRate = 1e-3, GradNorm = 1, TokensPerSecond = 100 });
+        await Drive.StageView(Host, run, "en", v => v.Checkpoints.Count == 3 && v.Step == 12, "three checkpoints");
+
+        await Host.Publish(new AlertRaised
+        {
+            RunId = run, Stage = "en", Attempt = 1, Step = 4, Severity = "warning", Kind = TrainingAlertKinds.RolledBack,
+            Message = "rolled back to step 4 after the loss is not finite; skipping batches [7, 8)",
+        });
+
+        var view = await Drive.StageView(Host, run, "en", v => v.Checkpoints.Count == 1, "only the checkpoint rolled back to");
+        Assert.Equal((4L, 4L), (view.Checkpoints[0].Step, view.Step));
+        var journal = Host.Grains.GetGrain<IJournalGrain>(run);
+        var entries = await Eventually.Until(() => journal.ReadAsync(0, 1000), e => e.Any(x => x.Type == "AlertRaised"), "the alert is journaled");
+        var alert = entries.Single(x => x.Type == "AlertRaised");
+        Assert.Equal("en", alert.Stage);
+        Assert.Contains("skipping batches [7, 8)", alert.Json);
+
+        // Step 8 written anew after the rollback is this stage's again, with its new numbers, here and in the registry.
+        await Host.Publish(Saved(run, 8, loss: 2.5));
+        view = await Drive.StageView(Host, run, "en", v => v.Checkpoints.Count == 2, "the new step 8");
+        Assert.Equal(2.5, view.Checkpoints[1].Loss);
+        var registry = await Eventually.Until(() => Host.Grains.GetGrain<ICheckpointGrain>(GrainKeys.Checkpoint(run, "en", 8)).GetAsync(), c => c.Loss == 2.5, "the registry has the new step 8");
+        Assert.Equal(8, registry.Step);
+
+        // Another attempt's alert, or another kind, changes nothing.
+        await Host.Stage(run, "en").OnAlertRaisedAsync(new AlertRaised { RunId = run, Stage = "en", Attempt = 7, Step = 0, Severity = "warning", Kind = TrainingAlertKinds.RolledBack, Message = "stale" });
+        await Host.Stage(run, "en").OnAlertRaisedAsync(new AlertRaised { RunId = run, Stage = "en", Attempt = 1, Step = 0, Severity = "warning", Kind = TrainingAlertKinds.Stalled, Message = "stalled" });
+        Assert.Equal(2, (await Host.Stage(run, "en").GetViewAsync()).Checkpoints.Count);
+    }
+
+    private static CheckpointSaved Saved(string run, long step, double loss) =>
+        new() { RunId = run, Stage = "en", Attempt = 1, Step = step, Tokens = step * 16, Loss = loss, Folder = $"/checkpoints/step_{step:D7}" };
+}
