@@ -19,6 +19,7 @@ internal sealed record TrainJob
     [JsonPropertyName("output_dir")] public required string OutputDir { get; init; }
     [JsonPropertyName("train")] public required TrainJobTrain Train { get; init; }
     [JsonPropertyName("skip_batches")] public required IReadOnlyList<TrainJobRange> SkipBatches { get; init; }
+    [JsonPropertyName("faults")] public IReadOnlyList<TrainJobFault> Faults { get; init; } = [];
 
     /// <summary>
     /// Identity of this job (everything but resume_from and skip_batches). The trainer copies it into each checkpoint's
@@ -67,6 +68,13 @@ internal sealed record TrainJobTrain
     [JsonPropertyName("threads")] public required int Threads { get; init; }
 }
 
+internal sealed record TrainJobFault
+{
+    [JsonPropertyName("kind")] public required string Kind { get; init; }
+    [JsonPropertyName("step")] public required long Step { get; init; }
+    [JsonPropertyName("scale")] public required double Scale { get; init; }
+}
+
 internal sealed record TrainJobRange
 {
     [JsonPropertyName("from")] public required long From { get; init; }
@@ -90,7 +98,7 @@ internal static class TrainJobs
     }
 
     /// <summary>Renders the job (without resume_from) with every data prefix materialised as a local path, and its hash.</summary>
-    public static async Task<TrainJob> RenderAsync(LaunchTraining command, string outputDir, IBlobStore blobs, CancellationToken cancellationToken)
+    public static async Task<TrainJob> RenderAsync(LaunchTraining command, string outputDir, IBlobStore blobs, CancellationToken cancellationToken, IReadOnlyList<TrainerFault>? faults = null)
     {
         if (command.Training.SeqLength <= 0 || command.Training.MicroBatchSize <= 0 || command.TokenBudget <= 0)
         {
@@ -161,10 +169,12 @@ internal static class TrainJobs
                 Threads = training.Threads,
             },
             SkipBatches = skips,
+            Faults = [.. (faults ?? []).Select(f => new TrainJobFault { Kind = f.Kind, Step = f.Step, Scale = f.Scale })],
             JobHash = null,
         };
-        // skip_batches stays out of the identity: a rollback adds a skip range and must still resume from this job's checkpoints.
-        return job with { JobHash = Convert.ToHexStringLower(SHA256.HashData(Serialize(job with { SkipBatches = [] }))) };
+        // skip_batches stays out of the identity: a rollback adds a skip range and must still resume from this job's
+        // checkpoints. Injected faults are no part of what is trained either.
+        return job with { JobHash = Convert.ToHexStringLower(SHA256.HashData(Serialize(job with { SkipBatches = [], Faults = [] }))) };
     }
 
     /// <summary>The trainer memory-maps .bin/.idx pairs by prefix, so both must sit side by side locally.</summary>

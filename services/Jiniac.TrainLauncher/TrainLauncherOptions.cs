@@ -24,6 +24,21 @@ public sealed class TrainLauncherOptions
     [Range(1, 1000)]
     public int LogTailLines { get; set; } = 20;
 
+    /// <summary>
+    /// Fault injection for game days and tests (docs/trainer-contract.md, <c>faults</c>): written into every JOB.json this
+    /// host renders, for trainers that honour it. Empty (the default) in production.
+    /// </summary>
+    public List<TrainerFault> Faults { get; set; } = [];
+
     /// <summary>Extra environment variables for the trainer process (threads, devices, …).</summary>
     public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One injected fault: <c>crash</c>, <c>abort</c>, <c>hang</c>, <c>spike</c> or <c>nan</c> at a 1-based step.</summary>
+public sealed class TrainerFault
+{
+    public string Kind { get; set; } = "";
+    public long Step { get; set; }
+    /// <summary><c>spike</c>: the factor the step's loss is multiplied by.</summary>
+    public double Scale { get; set; } = 1000;
 }

@@ -46,6 +46,7 @@ internal sealed partial class TrainingJob
         _spikes ??= new LossSpikeDetector(spec);
         _throughput ??= new ThroughputMonitor(spec.LowThroughputRatio);
         _stall.Started();
+        _throughput.Started();
         _spikes.RollBack(resumeStep);
         _intervention = null;
         _killAt = null;

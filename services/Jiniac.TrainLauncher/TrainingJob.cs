@@ -84,7 +84,7 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
         var token = _stop.Token;
         var dir = supervisor.Paths.TrainDir(RunId, Stage);
         Directory.CreateDirectory(dir);
-        var job = await TrainJobs.RenderAsync(command, dir, supervisor.Blobs, token);
+        var job = await TrainJobs.RenderAsync(command, dir, supervisor.Blobs, token, Options.Faults);
         var hash = job.JobHash!;
         var totalSteps = TrainJobs.TotalSteps(job.Train.TrainTokens, job.Train.MicroBatchSize, job.Train.SeqLength);
 

@@ -27,15 +27,16 @@ internal sealed class LauncherFixture : IAsyncDisposable
     public string TrainDir => Host.Paths.TrainDir(RunId, Stage);
     public string StateDir => _temp.Path;
 
-    public static async Task<LauncherFixture> StartAsync(IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="settings">More TrainLauncher configuration, e.g. another trainer or injected faults.</param>
+    public static async Task<LauncherFixture> StartAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyDictionary<string, string?>? settings = null, int shardTokens = 0)
     {
         var temp = new TempFolder();
-        var fixture = new LauncherFixture(temp, await StartHostAsync(temp.Path, temp.Path, environment));
-        await fixture.PutShardAsync();
+        var fixture = new LauncherFixture(temp, await StartHostAsync(temp.Path, temp.Path, environment, settings));
+        await fixture.PutShardAsync(shardTokens);
         return fixture;
     }
 
-    public static async Task<ServiceHost> StartHostAsync(string stateDir, string scratch, IReadOnlyDictionary<string, string>? environment)
+    public static async Task<ServiceHost> StartHostAsync(string stateDir, string scratch, IReadOnlyDictionary<string, string>? environment, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var trainer = Path.Combine(scratch, "ContractTrainer.sh");
         if (!File.Exists(trainer))
@@ -59,18 +60,33 @@ internal sealed class LauncherFixture : IAsyncDisposable
             configuration[$"TrainLauncher:Environment:{name}"] = value;
         }
 
+        foreach (var (name, value) in settings ?? new Dictionary<string, string?>())
+        {
+            configuration[$"TrainLauncher:{name}"] = value;
+        }
+
         return await ServiceHost.StartAsync(stateDir, configuration, b => b.AddTrainLauncherService(),
             typeof(TrainingStarted), typeof(TrainingProgressed), typeof(CheckpointSaved), typeof(TrainingCompleted), typeof(TrainingFailed), typeof(AlertRaised));
     }
 
-    /// <summary>A real (tiny) Megatron dataset, so the prefix handed to the trainer names an existing .bin/.idx pair.</summary>
-    private async Task PutShardAsync()
+    /// <summary>
+    /// A real (tiny) Megatron dataset, so the prefix handed to the trainer names an existing .bin/.idx pair; with
+    /// <paramref name="tokens"/>, documents of that many tokens in all that a real trainer can draw batches from.
+    /// </summary>
+    private async Task PutShardAsync(int tokens)
     {
         var local = Path.Combine(_temp.Path, "shard-a");
         using (var writer = new IndexedDatasetWriter(local, IndexedDatasetDType.UInt16))
         {
             writer.AddDocument([5, 6, 7, 0]);
             writer.AddDocument([8, 9, 0]);
+            for (var written = 0; written < tokens; written += 16)
+            {
+                // Counting sequences: learnable, so the real trainer's loss falls and a spike stands out.
+                var start = 4 + (written / 16 % 40);
+                writer.AddDocument([.. Enumerable.Range(start, 15), 3]);
+            }
+
             writer.Complete();
         }
 

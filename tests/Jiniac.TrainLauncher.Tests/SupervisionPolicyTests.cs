@@ -96,20 +96,52 @@ public sealed class SupervisionPolicyTests
     }
 
     [Fact]
-    public void Low_throughput_alerts_once_per_drop_against_the_running_median()
+    public void Low_throughput_alerts_once_per_sustained_drop_against_the_running_median()
     {
         var monitor = new ThroughputMonitor(0.5);
-        for (var step = 1; step <= ThroughputMonitor.MinSamples; step++)
+        var step = 0;
+        for (; step < ThroughputMonitor.MinSamples + (2 * ThroughputMonitor.Recent); step++)
         {
             Assert.Null(monitor.Observe(step, 1000 + step));
         }
 
-        var alert = Assert.IsType<LowThroughput>(monitor.Observe(11, 400));
-        Assert.Equal(11, alert.Step);
-        Assert.Equal(1005.5, alert.Median);
-        Assert.Null(monitor.Observe(12, 300));
-        Assert.Null(monitor.Observe(13, 990));
-        Assert.NotNull(monitor.Observe(14, 100));
+        // One slow line (the step after a checkpoint save) is no drop.
+        Assert.Null(monitor.Observe(step++, 10));
+        Assert.Null(monitor.Observe(step++, 1000));
+
+        // A sustained drop is, once: the median of the last five lines falls below half the history's.
+        LowThroughput? alert = null;
+        for (var i = 0; i < 3 && alert is null; i++)
+        {
+            alert = monitor.Observe(step++, 300);
+        }
+
+        Assert.NotNull(alert);
+        Assert.Equal(300, alert.TokensPerSecond);
+        Assert.InRange(alert.Median, 1000, 1020);
+        Assert.Null(monitor.Observe(step++, 300));
+
+        // Recovered, then down again: a second alert.
+        for (var i = 0; i < ThroughputMonitor.Recent; i++)
+        {
+            Assert.Null(monitor.Observe(step++, 1000));
+        }
+
+        alert = null;
+        for (var i = 0; i < ThroughputMonitor.Recent && alert is null; i++)
+        {
+            alert = monitor.Observe(step++, 100);
+        }
+
+        Assert.NotNull(alert);
+
+        // After a restart the first lines are warm-up, however slow.
+        monitor.Started();
+        for (var i = 0; i < ThroughputMonitor.Recent; i++)
+        {
+            Assert.Null(monitor.Observe(step++, 1));
+        }
+
         Assert.Null(new ThroughputMonitor(0).Observe(1, 1));
     }
 
