@@ -72,6 +72,18 @@ public sealed record StopTraining
     public required string Reason { get; init; }
 }
 
+/// <summary>
+/// Delete checkpoints of a stage that retention (training.retention) no longer keeps. By step: the launcher finds the
+/// folders itself, and refuses the latest complete checkpoint and the one its trainer resumes from.
+/// </summary>
+public sealed record PruneCheckpoints
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required int Attempt { get; init; }
+    public required IReadOnlyList<long> Steps { get; init; }
+}
+
 /// <summary>Measure a checkpoint on held-out data, one result per domain.</summary>
 public sealed record EvaluateCheckpoint
 {

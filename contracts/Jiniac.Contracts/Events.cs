@@ -204,3 +204,12 @@ public static class TrainingAlertKinds
     /// <summary><see cref="AlertRaised.Step"/> is the checkpoint rolled back to: later checkpoints left the lineage.</summary>
     public const string RolledBack = "rolled-back";
 }
+
+/// <summary>What the train-launcher did with a <see cref="PruneCheckpoints"/>: deleted, and kept (with why).</summary>
+public sealed record CheckpointsDeleted
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required IReadOnlyList<long> Steps { get; init; }
+    public IReadOnlyList<string> Refused { get; init; } = [];
+}

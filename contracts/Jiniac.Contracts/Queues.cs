@@ -13,7 +13,7 @@ public static class Queues
     public static string For(Type command) =>
         command == typeof(IngestSource) ? Ingest
         : command == typeof(TrainTokenizer) || command == typeof(RegisterTokenizer) || command == typeof(TokenizeShard) ? Tokenize
-        : command == typeof(LaunchTraining) || command == typeof(StopTraining) ? TrainLauncher
+        : command == typeof(LaunchTraining) || command == typeof(StopTraining) || command == typeof(PruneCheckpoints) ? TrainLauncher
         : command == typeof(EvaluateCheckpoint) ? Evaluator
         : command == typeof(PublishModel) ? Publisher
         : throw new ArgumentException($"{command.FullName} is not a command of this platform", nameof(command));

@@ -45,4 +45,7 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Warning, "Training {RunId}/{Stage}: {Kind}: {Message}")]
     public static partial void Intervention(ILogger logger, string runId, string stage, string kind, string message);
+
+    [LoggerMessage(15, LogLevel.Information, "Training {RunId}/{Stage}: retention deleted {Deleted} checkpoint(s), refused {Refused}")]
+    public static partial void Pruned(ILogger logger, string runId, string stage, int deleted, int refused);
 }

@@ -21,7 +21,7 @@ public static class ServiceCollectionExtensions
         services.AddSingleton<TrainingSupervisor>();
         services.AddHostedService(sp => sp.GetRequiredService<TrainingSupervisor>());
         // Both consumers only hand work over, so a few at once is plenty.
-        services.BusRegistry().AddEndpoint(Queues.TrainLauncher, 4, typeof(LaunchTrainingConsumer), typeof(StopTrainingConsumer));
+        services.BusRegistry().AddEndpoint(Queues.TrainLauncher, 4, typeof(LaunchTrainingConsumer), typeof(StopTrainingConsumer), typeof(PruneCheckpointsConsumer));
         return builder;
     }
 }

@@ -107,11 +107,13 @@ public sealed class TokenizeRecorder(CommandLog log) : IConsumer<TrainTokenizer>
     public Task Consume(ConsumeContext<TokenizeShard> context) => IngestRecorder.Record(log, context.Message);
 }
 
-public sealed class TrainRecorder(CommandLog log) : IConsumer<LaunchTraining>, IConsumer<StopTraining>
+public sealed class TrainRecorder(CommandLog log) : IConsumer<LaunchTraining>, IConsumer<StopTraining>, IConsumer<PruneCheckpoints>
 {
     public Task Consume(ConsumeContext<LaunchTraining> context) => IngestRecorder.Record(log, context.Message);
 
     public Task Consume(ConsumeContext<StopTraining> context) => IngestRecorder.Record(log, context.Message);
+
+    public Task Consume(ConsumeContext<PruneCheckpoints> context) => IngestRecorder.Record(log, context.Message);
 }
 
 public sealed class EvaluateRecorder(CommandLog log) : IConsumer<EvaluateCheckpoint>

@@ -1,4 +1,5 @@
 using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
 using Jiniac.Orchestrator.Grains;
 
 namespace Jiniac.Orchestrator.Tests;
@@ -46,6 +47,38 @@ public sealed class InterventionTests(OrchestratorHostFixture fixture) : IClassF
         await Host.Stage(run, "en").OnAlertRaisedAsync(new AlertRaised { RunId = run, Stage = "en", Attempt = 7, Step = 0, Severity = "warning", Kind = TrainingAlertKinds.RolledBack, Message = "stale" });
         await Host.Stage(run, "en").OnAlertRaisedAsync(new AlertRaised { RunId = run, Stage = "en", Attempt = 1, Step = 0, Severity = "warning", Kind = TrainingAlertKinds.Stalled, Message = "stalled" });
         Assert.Equal(2, (await Host.Stage(run, "en").GetViewAsync()).Checkpoints.Count);
+    }
+
+    [Fact]
+    public async Task Retention_prunes_what_no_evaluation_needs_and_keeps_the_last_the_every_nth_and_the_pending()
+    {
+        const string run = "retained";
+        var spec = Pipelines.TwoStages(run);
+        spec = spec with
+        {
+            Training = spec.Training with { Retention = new RetentionSpec { KeepLast = 2, KeepEvery = 12 } },
+            Evaluation = new EvaluationSpec { EveryNCheckpoints = 2 },
+        };
+        await Drive.ToFirstStageTrainingAsync(Host, run, spec);
+
+        foreach (var step in (long[])[4, 8, 12, 16, 20, 24])
+        {
+            await Host.Publish(Saved(run, step, loss: 3.0));
+            await Drive.StageView(Host, run, "en", v => v.Checkpoints.Any(c => c.Step == step), $"checkpoint {step}");
+        }
+
+        // 4 is neither among the last two, nor a multiple of 12, nor waited for by an evaluation (8, 16, 24 are).
+        var first = Assert.Single(await Host.Commands.WaitForAsync<PruneCheckpoints>(c => c.RunId == run));
+        Assert.Equal(("en", 1), (first.Stage, first.Attempt));
+        Assert.Equal([4L], first.Steps);
+
+        // Once its evaluation is in, 8 goes too; 12 (keep_every) and 16 (evaluation pending) stay.
+        await Host.Publish(new EvaluationCompleted { RunId = run, Stage = "en", Step = 8, Results = [new DomainEvaluation { Domain = "stories", Tokens = 10, TextBytes = 40, Loss = 3, Perplexity = 20, BitsPerByte = 1 }] });
+        var prunes = await Host.Commands.WaitForAsync<PruneCheckpoints>(c => c.RunId == run, 2);
+        Assert.Equal([8L], prunes[1].Steps);
+        var journal = await Eventually.Until(() => Host.Grains.GetGrain<IJournalGrain>(run).ReadAsync(0, 1000),
+            e => e.Count(x => x.Type == "CheckpointsPruned") == 2, "both prunes journaled");
+        Assert.Contains("\"keep_last\":2", journal.Last(x => x.Type == "CheckpointsPruned").Json.Replace(" ", "", StringComparison.Ordinal));
     }
 
     private static CheckpointSaved Saved(string run, long step, double loss) =>

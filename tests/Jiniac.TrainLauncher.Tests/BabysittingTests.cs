@@ -191,6 +191,26 @@ public sealed class BabysittingTests
         Assert.Empty(fixture.Events.Of<AlertRaised>());
     }
 
+    [Fact]
+    public async Task Pruning_deletes_checkpoints_by_step_but_never_the_latest_or_the_one_resumed_from()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(new Dictionary<string, string> { ["CONTRACT_TRAINER_CRASH_AT_STEP"] = "6" });
+        await SendAsync(fixture, LauncherFixture.Command(steps: 10));
+        await fixture.Events.WaitForAsync<TrainingCompleted>();
+        Assert.Equal(fixture.CheckpointFolder(4), fixture.ReadJson(Path.Combine(fixture.TrainDir, "JOB.json")).GetProperty("resume_from").GetString());
+
+        await SendAsync(fixture, new PruneCheckpoints { RunId = LauncherFixture.RunId, Stage = LauncherFixture.Stage, Attempt = 1, Steps = [0, 4, 8, 10, 99] });
+        var deleted = await fixture.Events.WaitForAsync<CheckpointsDeleted>();
+
+        Assert.Equal([8L], deleted.Steps);
+        Assert.Equal(3, deleted.Refused.Count);
+        Assert.Contains(deleted.Refused, r => r.StartsWith("step_0000004: the trainer resumes from it", StringComparison.Ordinal));
+        Assert.Contains(deleted.Refused, r => r.StartsWith("step_0000010: the latest complete checkpoint", StringComparison.Ordinal));
+        Assert.False(Directory.Exists(fixture.CheckpointFolder(8)));
+        Assert.True(File.Exists(Path.Combine(fixture.CheckpointFolder(4), "COMPLETE")));
+        Assert.True(File.Exists(Path.Combine(fixture.CheckpointFolder(10), "COMPLETE")));
+    }
+
     private static string? StateHash(string checkpoint) =>
         JsonDocument.Parse(File.ReadAllBytes(Path.Combine(checkpoint, "trainer_state.json"))).RootElement.GetProperty("job_hash").GetString();
 

@@ -66,7 +66,7 @@ internal sealed class LauncherFixture : IAsyncDisposable
         }
 
         return await ServiceHost.StartAsync(stateDir, configuration, b => b.AddTrainLauncherService(),
-            typeof(TrainingStarted), typeof(TrainingProgressed), typeof(CheckpointSaved), typeof(TrainingCompleted), typeof(TrainingFailed), typeof(AlertRaised));
+            typeof(TrainingStarted), typeof(TrainingProgressed), typeof(CheckpointSaved), typeof(TrainingCompleted), typeof(TrainingFailed), typeof(AlertRaised), typeof(CheckpointsDeleted));
     }
 
     /// <summary>

@@ -314,6 +314,8 @@ public static class PipelineLoader
             section.Check("threads", threads >= 0, "must be at least 0 (0 = all cores)");
             var supervisionSection = section.Section("supervision", required: false);
             var supervision = supervisionSection is null ? defaults.Supervision : ReadSupervision(supervisionSection);
+            var retentionSection = section.Section("retention", required: false);
+            var retention = retentionSection is null ? defaults.Retention : ReadRetention(retentionSection);
             section.Finish();
             return new TrainingSpec
             {
@@ -332,7 +334,20 @@ public static class PipelineLoader
                 MaxRestarts = maxRestarts,
                 Threads = threads,
                 Supervision = supervision,
+                Retention = retention,
             };
+        }
+
+        private static RetentionSpec ReadRetention(YamlSection section)
+        {
+            var defaults = new RetentionSpec();
+            var keepLast = section.Int("keep_last", defaults.KeepLast);
+            // Two at least: a loss-spike rollback needs a checkpoint from before the spike besides the latest.
+            section.Check("keep_last", keepLast == 0 || keepLast >= 2, "must be 0 (keep every checkpoint) or at least 2");
+            var keepEvery = section.Long("keep_every", defaults.KeepEvery);
+            section.Check("keep_every", keepEvery >= 0, "must be at least 0 (0 = none kept for their step)");
+            section.Finish();
+            return new RetentionSpec { KeepLast = keepLast, KeepEvery = keepEvery };
         }
 
         private static SupervisionSpec ReadSupervision(YamlSection section)

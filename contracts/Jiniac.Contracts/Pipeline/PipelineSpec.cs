@@ -69,6 +69,8 @@ public sealed record TrainingSpec
     public int Threads { get; init; }
     /// <summary>How the train-launcher babysits the trainer (training.supervision).</summary>
     public SupervisionSpec Supervision { get; init; } = new();
+    /// <summary>Which of a stage's checkpoints are deleted as training goes on (training.retention).</summary>
+    public RetentionSpec Retention { get; init; } = new();
 }
 
 public sealed record EvaluationSpec
@@ -174,4 +176,15 @@ public static class SpikePolicies
     public const string RollbackSkip = "rollback_skip";
     public const string Stop = "stop";
     public static readonly IReadOnlyList<string> All = [Alert, RollbackSkip, Stop];
+}
+
+/// <summary>
+/// Checkpoint retention of a training stage (training.retention). Kept always: each stage's final checkpoint, the
+/// last <see cref="KeepLast"/>, every step that is a multiple of <see cref="KeepEvery"/>, and any checkpoint an
+/// evaluation still waits for. <see cref="KeepLast"/> 0 keeps everything.
+/// </summary>
+public sealed record RetentionSpec
+{
+    public int KeepLast { get; init; }
+    public long KeepEvery { get; init; }
 }

@@ -113,6 +113,7 @@ public sealed class JournalRecorder(IGrainFactory grains) :
     IConsumer<TrainingCompleted>,
     IConsumer<TrainingFailed>,
     IConsumer<AlertRaised>,
+    IConsumer<CheckpointsDeleted>,
     IConsumer<EvaluationCompleted>,
     IConsumer<EvaluationFailed>,
     IConsumer<ModelPublished>,
@@ -135,6 +136,7 @@ public sealed class JournalRecorder(IGrainFactory grains) :
     public Task Consume(ConsumeContext<TrainingCompleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<TrainingFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<AlertRaised> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<CheckpointsDeleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<EvaluationCompleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<EvaluationFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<ModelPublished> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);

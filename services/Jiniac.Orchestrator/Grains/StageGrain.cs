@@ -12,7 +12,7 @@ namespace Jiniac.Orchestrator.Grains;
 /// answer to a command or an event, persists before it sends anything onward, and ignores what it has
 /// already applied. Unfinished work is re-issued by <see cref="ResumeAsync"/> (host start, reminder).
 /// </summary>
-public sealed class StageGrain(
+public sealed partial class StageGrain(
     [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
     ICommandSender commands,
     TimeProvider time,
@@ -334,6 +334,8 @@ public sealed class StageGrain(
             await SaveAsync();
             await IssueEvaluationsAsync();
         }
+
+        await PruneAsync();
     }
 
     public async Task OnTrainingCompletedAsync(TrainingCompleted message)
@@ -381,6 +383,7 @@ public sealed class StageGrain(
         S.Checkpoints.RemoveAll(c => c.Step > kept);
         S.PendingEvaluations.RemoveWhere(step => step > kept);
         S.SentEvaluations.RemoveWhere(step => step > kept);
+        S.Pruned.RemoveWhere(step => step > kept);
         foreach (var step in S.Evaluations.Keys.Where(step => step > kept).ToList())
         {
             S.Evaluations.Remove(step);
@@ -401,6 +404,7 @@ public sealed class StageGrain(
         S.PendingEvaluations.Remove(message.Step);
         S.SentEvaluations.Remove(message.Step);
         await SaveAsync();
+        await PruneAsync();
         if (S.Status == StageStatus.Evaluating && S.Final?.Step == message.Step)
         {
             if (Context.Publish is null)

@@ -138,6 +138,8 @@ public sealed class StageState
     public SortedSet<long> PendingEvaluations { get; set; } = [];
     /// <summary>Pending evaluations whose command has gone out: sent again only by a resume, never by a poke.</summary>
     public SortedSet<long> SentEvaluations { get; set; } = [];
+    /// <summary>Checkpoint steps retention gave up (deletion asked of the launcher); they stay in <see cref="Checkpoints"/> as history.</summary>
+    public SortedSet<long> Pruned { get; set; } = [];
     public List<PublishedSummary> Published { get; set; } = [];
     public List<StageTransition> History { get; set; } = [];
     public DateTimeOffset LastActivity { get; set; }

@@ -32,7 +32,8 @@ internal static class ExitClassifier
         (["NCCL", "timed out"], ExitVerdict.Transient, "an NCCL timeout (a hung or lost peer)"),
         (["NCCL error"], ExitVerdict.Transient, "an NCCL error (the network or a peer failed)"),
         (["ECC error"], ExitVerdict.Transient, "a GPU memory error (ECC)"),
-        (["Xid"], ExitVerdict.Transient, "a GPU fault (Xid)"),
+        (["NVRM: Xid"], ExitVerdict.Transient, "a GPU fault (Xid)"),
+        (["fallen off the bus"], ExitVerdict.Transient, "a GPU that fell off the bus"),
         (["NODE FAIL"], ExitVerdict.Transient, "a node failure"),
         (["PREEMPT"], ExitVerdict.Transient, "a preemption"),
     ];

@@ -70,6 +70,20 @@ public sealed class SupervisionKeysTests
         Assert.Equal(new SupervisionSpec { RestartBackoffSeconds = 30, RestartBackoffMaxSeconds = 900, StallFactor = 10, StallMinSeconds = 300 }, spec);
     }
 
+    [Fact]
+    public void Retention_keys_are_read_and_checked()
+    {
+        using var files = new PipelineFiles();
+        Assert.Equal(new RetentionSpec(), files.Load().Training.Retention);
+
+        files.Set(20, "  checkpoint_interval: 50\n  retention:\n    keep_last: 3\n    keep_every: 1000");
+        Assert.Equal(new RetentionSpec { KeepLast = 3, KeepEvery = 1000 }, files.Load().Training.Retention);
+
+        var error = files.Set(20, "  checkpoint_interval: 50\n  retention:\n    keep_last: 1").Error();
+        Assert.Equal(("training.retention.keep_last", 22, 16), (error.Path, error.Line, error.Column));
+        Assert.Contains("must be 0 (keep every checkpoint) or at least 2", error.Message);
+    }
+
     [Theory]
     [InlineData("    spike_policy: undo", 22, 19, "training.supervision.spike_policy", "must be one of: alert, rollback_skip, stop")]
     [InlineData("    spike_method: mad", 22, 19, "training.supervision.spike_method", "must be one of: ratio, zscore")]

@@ -1,0 +1,44 @@
+using Jiniac.Contracts;
+
+namespace Jiniac.Orchestrator.Grains;
+
+/// <summary>
+/// Checkpoint retention (training.retention): after each new checkpoint and each finished evaluation the stage asks the
+/// launcher to delete what nothing needs any more. Kept: the last keep_last, every multiple of keep_every, the stage's
+/// final checkpoint (the next stage starts from it, publishing writes it) and any checkpoint an evaluation waits for.
+/// </summary>
+public sealed partial class StageGrain
+{
+    private async Task PruneAsync()
+    {
+        var retention = Context.Training.Retention;
+        if (retention.KeepLast <= 0 || S.Checkpoints.Count <= retention.KeepLast)
+        {
+            return;
+        }
+
+        var keep = new HashSet<long>(S.Checkpoints.TakeLast(retention.KeepLast).Select(c => c.Step));
+        keep.UnionWith(S.PendingEvaluations);
+        keep.UnionWith(S.SentEvaluations);
+        if (S.Final is { } final)
+        {
+            keep.Add(final.Step);
+        }
+
+        List<long> prune = [.. S.Checkpoints
+            .Select(c => c.Step)
+            .Where(step => !keep.Contains(step) && !S.Pruned.Contains(step) && !(retention.KeepEvery > 0 && step % retention.KeepEvery == 0))];
+        if (prune.Count == 0)
+        {
+            return;
+        }
+
+        S.Pruned.UnionWith(prune);
+        await SaveAsync();
+        await JournalAsync("CheckpointsPruned", new { stage = Name, attempt = S.Attempt, steps = prune, keep_last = retention.KeepLast, keep_every = retention.KeepEvery });
+        if (options.Value.IssueWork)
+        {
+            await commands.SendAsync(new PruneCheckpoints { RunId = RunId, Stage = Name, Attempt = S.Attempt, Steps = prune }, default);
+        }
+    }
+}
