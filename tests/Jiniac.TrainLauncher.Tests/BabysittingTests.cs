@@ -54,7 +54,7 @@ public sealed class BabysittingTests
     public async Task A_SIGSTOPped_trainer_is_found_stalled_continued_stopped_and_resumed()
     {
         await using var fixture = await LauncherFixture.StartAsync(Slow);
-        var supervision = LauncherFixture.Supervision with { StallMinSeconds = 2 };
+        var supervision = LauncherFixture.Supervision with { StallMinSeconds = 3 };
         await SendAsync(fixture, LauncherFixture.Command(steps: 60, supervision: supervision));
         await fixture.Events.WaitForAsync<TrainingProgressed>(p => p.Step >= 5);
 
@@ -77,7 +77,7 @@ public sealed class BabysittingTests
     public async Task A_hung_trainer_deaf_to_SIGTERM_is_killed_after_the_grace_and_resumed()
     {
         await using var fixture = await LauncherFixture.StartAsync(With(("CONTRACT_TRAINER_HANG_AT_STEP", "6")));
-        var supervision = LauncherFixture.Supervision with { StallMinSeconds = 1, StopGraceSeconds = 1 };
+        var supervision = LauncherFixture.Supervision with { StallMinSeconds = 3, StopGraceSeconds = 1 };
         await SendAsync(fixture, LauncherFixture.Command(steps: 12, supervision: supervision));
 
         var completed = await fixture.Events.WaitForAsync<TrainingCompleted>();
