@@ -177,6 +177,34 @@ public sealed class BabysittingTests
     }
 
     [Fact]
+    public async Task With_spike_policy_alert_a_spike_is_reported_once_and_training_goes_on()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(With(("CONTRACT_TRAINER_SPIKE_AT_STEP", "5")));
+        await SendAsync(fixture, LauncherFixture.Command(steps: 12, supervision: LauncherFixture.Supervision with { SpikePolicy = SpikePolicies.Alert }));
+
+        await fixture.Events.WaitForAsync<TrainingCompleted>();
+
+        // Steps 5..12 all log a null loss: one alert for the whole diverged stretch, no restart.
+        var alert = Assert.Single(fixture.Events.Of<AlertRaised>());
+        Assert.Equal((TrainingAlertKinds.LossSpike, 5L), (alert.Kind, alert.Step));
+        Assert.Contains("spike_policy alert: training goes on", alert.Message);
+        Assert.Single(fixture.Events.Of<TrainingStarted>());
+    }
+
+    [Fact]
+    public async Task A_spike_after_max_rollbacks_fails_the_stage()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(With(("CONTRACT_TRAINER_SPIKE_AT_STEP", "5")));
+        await SendAsync(fixture, LauncherFixture.Command(steps: 200, supervision: LauncherFixture.Supervision with { MaxRollbacks = 0 }));
+
+        var failed = await fixture.Events.WaitForAsync<TrainingFailed>();
+
+        Assert.Contains("loss spike at step 5", failed.Reason);
+        Assert.Contains("after 0 rollbacks (max_rollbacks)", failed.Reason);
+        Assert.Single(fixture.Events.Of<TrainingStarted>());
+    }
+
+    [Fact]
     public async Task An_invalid_job_exit_is_fatal_at_once()
     {
         await using var fixture = await LauncherFixture.StartAsync(With(("CONTRACT_TRAINER_CRASH_AT_STEP", "3"), ("CONTRACT_TRAINER_CRASH_EXIT_CODE", "2")));

@@ -31,6 +31,7 @@ internal static class ExitClassifier
         (["NCCL", "timeout"], ExitVerdict.Transient, "an NCCL timeout (a hung or lost peer)"),
         (["NCCL", "timed out"], ExitVerdict.Transient, "an NCCL timeout (a hung or lost peer)"),
         (["NCCL error"], ExitVerdict.Transient, "an NCCL error (the network or a peer failed)"),
+        (["CUDA out of memory"], ExitVerdict.Transient, "CUDA out of memory (fatal if it recurs at the same step)"),
         (["ECC error"], ExitVerdict.Transient, "a GPU memory error (ECC)"),
         (["NVRM: Xid"], ExitVerdict.Transient, "a GPU fault (Xid)"),
         (["fallen off the bus"], ExitVerdict.Transient, "a GPU that fell off the bus"),
