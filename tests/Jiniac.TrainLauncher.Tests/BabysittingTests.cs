@@ -5,6 +5,7 @@ using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting.Bus;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Jiniac.TrainLauncher.Tests;
 
@@ -202,6 +203,38 @@ public sealed class BabysittingTests
         Assert.Contains("loss spike at step 5", failed.Reason);
         Assert.Contains("after 0 rollbacks (max_rollbacks)", failed.Reason);
         Assert.Single(fixture.Events.Of<TrainingStarted>());
+    }
+
+    [Fact]
+    public async Task Restarts_wait_an_exponential_back_off_on_the_launchers_TimeProvider()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var fixture = await LauncherFixture.StartAsync(
+            new Dictionary<string, string> { ["CONTRACT_TRAINER_CRASH_AT_STEP"] = "3", ["CONTRACT_TRAINER_CRASH_TIMES"] = "2" },
+            services: s => s.AddSingleton<TimeProvider>(time));
+        var supervision = LauncherFixture.Supervision with { RestartBackoffSeconds = 60, RestartBackoffMaxSeconds = 600 };
+        await SendAsync(fixture, LauncherFixture.Command(steps: 10, supervision: supervision));
+
+        // The trainer runs on no clock of ours; only the back-off waits on the fake one, so each start needs its time.
+        foreach (var (restart, backoff) in new[] { (1, 60), (2, 120) })
+        {
+            var alert = await fixture.Events.WaitForAsync<AlertRaised>(a => a.Kind == TrainingAlertKinds.Restarted && a.Message.Contains($"restart {restart} of 3", StringComparison.Ordinal));
+            Assert.Contains($"in {backoff} s", alert.Message);
+            var advanced = 0;
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(1);
+            while (fixture.Events.Of<TrainingStarted>().Count <= restart)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"restart {restart} never came ({advanced} fake seconds)");
+                time.Advance(TimeSpan.FromSeconds(1));
+                advanced++;
+                await Task.Delay(5);
+            }
+
+            Assert.True(advanced >= backoff, $"restart {restart} came after {advanced} s of a {backoff} s back-off");
+        }
+
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>();
+        Assert.Equal(10, completed.FinalStep);
     }
 
     [Fact]

@@ -3,6 +3,7 @@ using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
 using Jiniac.Formats.Megatron;
 using Jiniac.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Jiniac.TrainLauncher.Tests;
 
@@ -28,15 +29,18 @@ internal sealed class LauncherFixture : IAsyncDisposable
     public string StateDir => _temp.Path;
 
     /// <param name="settings">More TrainLauncher configuration, e.g. another trainer or injected faults.</param>
-    public static async Task<LauncherFixture> StartAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyDictionary<string, string?>? settings = null, int shardTokens = 0)
+    /// <param name="services">Replaces services of the host, e.g. its TimeProvider.</param>
+    public static async Task<LauncherFixture> StartAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyDictionary<string, string?>? settings = null, int shardTokens = 0,
+        Action<IServiceCollection>? services = null)
     {
         var temp = new TempFolder();
-        var fixture = new LauncherFixture(temp, await StartHostAsync(temp.Path, temp.Path, environment, settings));
+        var fixture = new LauncherFixture(temp, await StartHostAsync(temp.Path, temp.Path, environment, settings, services));
         await fixture.PutShardAsync(shardTokens);
         return fixture;
     }
 
-    public static async Task<ServiceHost> StartHostAsync(string stateDir, string scratch, IReadOnlyDictionary<string, string>? environment, IReadOnlyDictionary<string, string?>? settings = null)
+    public static async Task<ServiceHost> StartHostAsync(string stateDir, string scratch, IReadOnlyDictionary<string, string>? environment, IReadOnlyDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null)
     {
         var trainer = Path.Combine(scratch, "ContractTrainer.sh");
         if (!File.Exists(trainer))
@@ -65,7 +69,11 @@ internal sealed class LauncherFixture : IAsyncDisposable
             configuration[$"TrainLauncher:{name}"] = value;
         }
 
-        return await ServiceHost.StartAsync(stateDir, configuration, b => b.AddTrainLauncherService(),
+        return await ServiceHost.StartAsync(stateDir, configuration, b =>
+        {
+            b.AddTrainLauncherService();
+            services?.Invoke(b.Services);
+        },
             typeof(TrainingStarted), typeof(TrainingProgressed), typeof(CheckpointSaved), typeof(TrainingCompleted), typeof(TrainingFailed), typeof(AlertRaised), typeof(CheckpointsDeleted));
     }
 
