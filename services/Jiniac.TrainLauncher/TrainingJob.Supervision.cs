@@ -185,6 +185,12 @@ internal sealed partial class TrainingJob
         }
 
         AddSkip(skips, new TrainJobRange { From = from, To = to });
+        // Into JOB.json at once: a host that dies before the next start still resumes skipping the bad batches.
+        if (TrainJobs.TryRead(dir) is { } current)
+        {
+            TrainJobs.Write(dir, current with { ResumeFrom = target?.Folder, SkipBatches = [.. skips] });
+        }
+
         _spikes!.RollBack(keep);
         var where = target is null ? "the start of the stage (no complete checkpoint before the spike)" : target.Folder;
         var aside = moved == 0 ? "no later checkpoints" : $"{Format(moved)} later checkpoint(s) moved out of the lineage to {archive}";
