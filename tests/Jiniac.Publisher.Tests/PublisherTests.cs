@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Jiniac.Contracts;
@@ -107,7 +106,7 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.Equal("jiniac/tiny-llama", published.Repo);
         Assert.Equal(Path.Combine(repoDir, "revisions", published.Revision), published.Folder);
         Assert.Equal(
-            ["README.md", "config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"],
+            [".gitattributes", "README.md", "config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"],
             Directory.GetFiles(published.Folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         Assert.Equal(File.ReadAllBytes(Path.Combine(command.CheckpointFolder, "model.safetensors")), File.ReadAllBytes(Path.Combine(published.Folder, "model.safetensors")));
@@ -133,15 +132,22 @@ public sealed class PublisherTests : IAsyncLifetime
         var special = Json(Path.Combine(published.Folder, "special_tokens_map.json"));
         Assert.Equal((EndOfText, EndOfText, EndOfText), (special.GetProperty("bos_token").GetString(), special.GetProperty("eos_token").GetString(), special.GetProperty("unk_token").GetString()));
 
-        // The revision id is the commit-like hash of the files, and main names it.
-        Assert.Equal(published.Revision, RevisionOf(published.Folder));
-        Assert.Equal(published.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "main")));
-        var line = Json(Path.Combine(repoDir, "revisions.jsonl"));
-        Assert.Equal(published.Revision, line.GetProperty("revision").GetString());
-        Assert.Equal(("run-1", "ja-web", 40L), (line.GetProperty("run").GetString(), line.GetProperty("stage").GetString(), line.GetProperty("step").GetInt64()));
-        Assert.Equal(command.CheckpointFolder, line.GetProperty("checkpoint").GetString());
-        Assert.True(line.TryGetProperty("created", out _));
-        Assert.Empty(Directory.GetDirectories(repoDir, ".tmp-*"));
+        // The revision is a commit of the local hub, made through the Hub protocol: main and the stage's branch name it.
+        Assert.Matches("^[0-9a-f]{40}$", published.Revision);
+        Assert.Equal(published.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "heads", "main")));
+        Assert.Equal(published.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "heads", "ja-web")));
+        var commits = File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["initial commit", "Publish ja-web step 40"], commits.Select(c => c.GetProperty("summary").GetString()));
+        Assert.Equal(published.Revision, commits[1].GetProperty("commit").GetString());
+        Assert.Equal(commits[0].GetProperty("commit").GetString(), commits[1].GetProperty("parent").GetString());
+        var commit = Json(Path.Combine(repoDir, "commits", published.Revision + ".json"));
+        Assert.Contains("Jiniac-Checkpoint: run-1/ja-web/40", commit.GetProperty("description").GetString());
+        // The weights travelled by LFS and are stored once, by SHA-256.
+        var weights = commit.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("path").GetString() == "model.safetensors");
+        Assert.True(weights.GetProperty("lfs").GetBoolean());
+        Assert.True(File.Exists(Path.Combine(repoDir, "lfs", "objects", weights.GetProperty("sha256").GetString()!)));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(repoDir, "revisions"), ".tmp-*"));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(_host.Paths.Root, "publish", "jiniac", "tiny-llama")));
     }
 
     [Fact]
@@ -187,8 +193,20 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.Equal(first.Revision, second.Revision);
         Assert.Equal(first.Folder, second.Folder);
         var repoDir = Path.Combine(Hub, "jiniac", "tiny-llama");
-        Assert.Single(Directory.GetDirectories(Path.Combine(repoDir, "revisions")));
-        Assert.Single(File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl")));
+        Assert.Equal(2, Directory.GetDirectories(Path.Combine(repoDir, "revisions")).Length);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl")).Length);
+    }
+
+    [Fact]
+    public async Task An_earlier_checkpoint_published_again_after_a_later_one_is_found_in_the_history_and_not_committed_twice()
+    {
+        var first = await PublishAsync<ModelPublished>(Command(40, Hub));
+        await PublishAsync<ModelPublished>(Command(80, Hub));
+        var again = await PublishAsync<ModelPublished>(Command(40, Hub));
+
+        Assert.False(again.Created);
+        Assert.Equal(first.Revision, again.Revision);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(Hub, "jiniac", "tiny-llama", "revisions.jsonl")).Length);
     }
 
     [Fact]
@@ -200,11 +218,14 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.True(second.Created);
         Assert.NotEqual(first.Revision, second.Revision);
         var repoDir = Path.Combine(Hub, "jiniac", "tiny-llama");
-        Assert.Equal(2, Directory.GetDirectories(Path.Combine(repoDir, "revisions")).Length);
-        Assert.Equal(second.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "main")));
+        Assert.Equal(3, Directory.GetDirectories(Path.Combine(repoDir, "revisions")).Length);
+        Assert.Equal(second.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "heads", "main")));
+        Assert.Equal(second.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "heads", "ja-web")));
         var lines = File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl"));
-        Assert.Equal([first.Revision, second.Revision], lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("revision").GetString()));
-        Assert.True(Directory.Exists(first.Folder));
+        Assert.Equal([first.Revision, second.Revision], lines.Skip(1).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("commit").GetString()));
+        Assert.Equal(first.Revision, Json(Path.Combine(repoDir, "commits", second.Revision + ".json")).GetProperty("parent").GetString());
+        // The first revision's folder still holds its own weights.
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(first.Folder, "model.safetensors")), File.ReadAllBytes(Path.Combine(second.Folder, "model.safetensors")));
     }
 
     [Theory]
@@ -232,17 +253,5 @@ public sealed class PublisherTests : IAsyncLifetime
 
         Assert.Contains("not complete", failed.Reason);
         Assert.False(Directory.Exists(Path.Combine(Hub, "jiniac", "tiny-llama", "revisions")));
-    }
-
-    /// <summary>SHA-256 over "sha256  path" lines sorted by path (sha256sum's own format), first 40 hex digits.</summary>
-    private static string RevisionOf(string folder)
-    {
-        var listing = new StringBuilder();
-        foreach (var file in Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal))
-        {
-            listing.Append(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(folder, file!))))).Append("  ").Append(file).Append('\n');
-        }
-
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(listing.ToString())))[..40];
     }
 }
