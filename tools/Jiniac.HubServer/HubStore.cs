@@ -218,6 +218,7 @@ public sealed partial class HubStore(string root, TimeProvider time)
             return;
         }
 
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
         var temp = $"{target}.{Guid.NewGuid():N}.tmp";
         try
         {

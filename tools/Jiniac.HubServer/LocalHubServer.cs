@@ -110,6 +110,16 @@ public sealed class LocalHubServer : IAsyncDisposable
 
                 await Error(context, 400, $"Bad request: {e.Message}", null);
             }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                if (logger is not null)
+                {
+                    HubServerLog.BadRequest(logger, context.Request.Method, context.Request.Path.ToString(), e.Message);
+                }
+
+                // The client retries a 5xx: a storage hiccup is worth another try.
+                await Error(context, 500, $"storage failed: {e.Message}", null);
+            }
         });
 
         app.MapGet("/api/whoami-v2", () => Results.Json(new JsonObject
