@@ -3,7 +3,9 @@ using System.Text;
 using System.Text.Json;
 using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
+using Jiniac.HubServer;
 using Jiniac.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 using YamlDotNet.Serialization;
 
 namespace Jiniac.Publisher.Tests;
@@ -14,11 +16,17 @@ public sealed class PublisherTests : IAsyncLifetime
     private const string TokenizerKey = "tokenizers/run-1/tokenizer.json";
     private const string EndOfText = "<|endoftext|>";
     private readonly TempFolder _temp = new();
+    private readonly CapturedLogs _logs = new();
     private ServiceHost _host = null!;
 
     public async Task InitializeAsync()
     {
-        _host = await ServiceHost.StartAsync(_temp.Path, new Dictionary<string, string?>(), b => b.AddPublisherService(), typeof(ModelPublished), typeof(PublishFailed));
+        _host = await ServiceHost.StartAsync(_temp.Path, new Dictionary<string, string?>(), b =>
+        {
+            b.AddPublisherService();
+            b.Logging.AddProvider(_logs);
+            b.Logging.SetMinimumLevel(LogLevel.Trace);
+        }, typeof(ModelPublished), typeof(PublishFailed));
         // A BPE tokenizer.json whose added token 2 is the end-of-document token (and the model's eos).
         var tokenizer = $$$"""
             {"version": "1.0", "truncation": null, "padding": null,
@@ -226,6 +234,54 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.Equal(first.Revision, Json(Path.Combine(repoDir, "commits", second.Revision + ".json")).GetProperty("parent").GetString());
         // The first revision's folder still holds its own weights.
         Assert.NotEqual(File.ReadAllBytes(Path.Combine(first.Folder, "model.safetensors")), File.ReadAllBytes(Path.Combine(second.Folder, "model.safetensors")));
+    }
+
+    [Fact]
+    public async Task With_an_endpoint_and_a_token_file_it_publishes_to_that_hub_and_the_token_is_in_no_log_event_or_file()
+    {
+        const string secret = "hf_remote_secret_do_not_leak_4711";
+        // The token files live outside the state folder, which is searched for the token below.
+        using var secrets = new TempFolder();
+        var tokenFile = Path.Combine(secrets.Path, "token");
+        File.WriteAllText(tokenFile, secret + "\n");
+        await using var remote = await TestHubs.StartAsync(Path.Combine(_temp.Path, "remote"), secret, 16 * 1024);
+        var command = Command(40, hub: null);
+        command = command with { Target = command.Target with { Endpoint = remote.Endpoint.ToString(), TokenFile = tokenFile } };
+
+        var published = await PublishAsync<ModelPublished>(command);
+
+        Assert.True(published.Created);
+        Assert.Equal(published.Revision, remote.Store.Resolve("jiniac/tiny-llama", "main"));
+        Assert.Equal(published.Revision, remote.Store.Resolve("jiniac/tiny-llama", "ja-web"));
+        // Not the local hub: the export is kept under the state folder for whoever needs the files here.
+        Assert.Equal(Path.Combine(_host.Paths.Root, "publish", "jiniac", "tiny-llama", published.Revision), published.Folder);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(command.CheckpointFolder, "model.safetensors")), File.ReadAllBytes(Path.Combine(published.Folder, "model.safetensors")));
+        Assert.False(Directory.Exists(Path.Combine(_host.Paths.Hub, "jiniac")));
+
+        var wrong = Path.Combine(secrets.Path, "wrong");
+        File.WriteAllText(wrong, "hf_wrong_token_also_secret_0815");
+        var failed = await PublishAsync<PublishFailed>(Command(80, hub: null) with { Target = command.Target with { TokenFile = wrong } });
+        Assert.Contains("401", failed.Reason);
+
+        foreach (var token in new[] { secret, "hf_wrong_token_also_secret_0815" })
+        {
+            Assert.DoesNotContain(_logs.Lines, l => l.Contains(token, StringComparison.Ordinal));
+            Assert.DoesNotContain(_host.Events.All, e => JsonSerializer.Serialize(e, e.GetType()).Contains(token, StringComparison.Ordinal));
+            Assert.DoesNotContain(Directory.EnumerateFiles(_host.Paths.Root, "*", SearchOption.AllDirectories), f => File.ReadAllText(f).Contains(token, StringComparison.Ordinal));
+            Assert.DoesNotContain(Directory.EnumerateFiles(Path.Combine(_temp.Path, "remote"), "*", SearchOption.AllDirectories), f => File.ReadAllText(f).Contains(token, StringComparison.Ordinal));
+        }
+
+        Assert.Contains(_logs.Lines, l => l.Contains("Committed jiniac/tiny-llama", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_missing_token_file_fails_the_publish_naming_the_file()
+    {
+        var command = Command(40, hub: null);
+        var missing = Path.Combine(_temp.Path, "no-such-token");
+        var failed = await PublishAsync<PublishFailed>(command with { Target = command.Target with { Endpoint = "http://127.0.0.1:9/", TokenFile = missing } });
+
+        Assert.Equal($"token file '{missing}' does not exist", failed.Reason);
     }
 
     [Theory]
