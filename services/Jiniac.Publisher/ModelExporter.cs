@@ -8,6 +8,9 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
+using Jiniac.Formats.HuggingFace;
+using Jiniac.Formats.Safetensors;
 using Jiniac.Hosting;
 using Jiniac.Hosting.Blobs;
 using Microsoft.Extensions.Options;
@@ -49,12 +52,9 @@ public sealed partial class ModelExporter(IOptions<PublisherOptions> options, IB
         var eod = EndOfDocumentToken(tokenizer, model.EosTokenId, out var addedTokens);
         var temp = folder;
         Directory.CreateDirectory(temp);
-        foreach (var weights in WeightFiles(checkpoint))
-        {
-            PlaceWeights(Path.Combine(checkpoint, weights), Path.Combine(temp, weights));
-        }
-
-        await File.WriteAllBytesAsync(Path.Combine(temp, "config.json"), configBytes, cancellationToken);
+        var weights = WriteWeights(checkpoint, temp, configBytes, message.Target);
+        model = model with { DType = weights.DType, Shards = weights.Shards, Parameters = weights.Parameters, TiedEmbeddings = weights.Tied };
+        await File.WriteAllBytesAsync(Path.Combine(temp, "config.json"), weights.Config, cancellationToken);
         await File.WriteAllBytesAsync(Path.Combine(temp, "tokenizer.json"), tokenizer, cancellationToken);
         await WriteJsonAsync(Path.Combine(temp, "generation_config.json"), new JsonObject
         {
@@ -134,73 +134,212 @@ public sealed partial class ModelExporter(IOptions<PublisherOptions> options, IB
         throw new PublishException($"tokenizer.json has no added token with id {eosId} (the model's eos_token_id)");
     }
 
-    /// <summary>model.safetensors, or the shards a model.safetensors.index.json names; each header is checked to be safetensors with HF Llama names.</summary>
-    private static List<string> WeightFiles(string checkpoint)
+    /// <summary>
+    /// The checkpoint's weights as the published LlamaForCausalLM's: every tensor reference/safetensors-and-hf-llama.md
+    /// names for this config, with its shape, and no other; lm_head.weight dropped when tied; q/k rows permuted when the
+    /// trainer marked its RoPE interleaved; converted to publish.dtype; split at publish.max_shard_size with an index.
+    /// A float32 single-file checkpoint already in that layout is hard-linked as it is.
+    /// </summary>
+    private ExportedWeights WriteWeights(string checkpoint, string target, byte[] configBytes, PublishSpec spec)
     {
-        var files = new List<string>();
-        var indexPath = Path.Combine(checkpoint, "model.safetensors.index.json");
-        if (File.Exists(indexPath))
-        {
-            files.Add("model.safetensors.index.json");
-            var map = JsonNode.Parse(File.ReadAllBytes(indexPath))?["weight_map"]?.AsObject() ?? throw new PublishException("model.safetensors.index.json has no weight_map");
-            foreach (var (_, file) in map)
-            {
-                var name = file?.GetValue<string>();
-                if (!SafeName.IsValid(name))
-                {
-                    throw new PublishException($"model.safetensors.index.json names an unsafe file '{name}'");
-                }
-
-                if (!files.Contains(name!))
-                {
-                    files.Add(name!);
-                }
-            }
-        }
-        else
-        {
-            files.Add("model.safetensors");
-        }
-
-        var embeddings = false;
-        foreach (var file in files)
-        {
-            if (file.EndsWith(".safetensors", StringComparison.Ordinal))
-            {
-                embeddings |= SafetensorsHeaderHas(Path.Combine(checkpoint, file), "model.embed_tokens.weight");
-            }
-        }
-
-        return embeddings ? files : throw new PublishException("the checkpoint's weights have no model.embed_tokens.weight: not an HF Llama checkpoint");
-    }
-
-    private static bool SafetensorsHeaderHas(string path, string tensor)
-    {
-        if (!File.Exists(path))
-        {
-            throw new PublishException($"the checkpoint has no {Path.GetFileName(path)}");
-        }
-
-        using var file = File.OpenRead(path);
-        Span<byte> length = stackalloc byte[8];
-        file.ReadExactly(length);
-        var headerLength = BinaryPrimitives.ReadUInt64LittleEndian(length);
-        if (headerLength == 0 || headerLength > 100_000_000 || headerLength > (ulong)(file.Length - 8))
-        {
-            throw new PublishException($"{Path.GetFileName(path)} is not a safetensors file (header length {headerLength})");
-        }
-
-        var header = new byte[(int)headerLength];
-        file.ReadExactly(header);
+        LlamaConfig config;
         try
         {
-            return JsonNode.Parse(header) is JsonObject tensors && tensors.ContainsKey(tensor);
+            config = LlamaConfig.FromJson(Encoding.UTF8.GetString(configBytes));
+            config.Validate();
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidDataException)
         {
-            throw new PublishException($"{Path.GetFileName(path)} has a header that is not JSON");
+            throw new PublishException($"config.json: {e.Message}");
+        }
+
+        var sources = SourceFiles(checkpoint);
+        var readers = new List<SafetensorsReader>();
+        try
+        {
+            var byName = new Dictionary<string, SafetensorsReader>(StringComparer.Ordinal);
+            foreach (var file in sources)
+            {
+                SafetensorsReader reader;
+                try
+                {
+                    reader = SafetensorsReader.Open(Path.Combine(checkpoint, file));
+                }
+                catch (Exception e) when (e is InvalidDataException or IOException)
+                {
+                    throw new PublishException($"{file}: {e.Message}");
+                }
+
+                readers.Add(reader);
+                foreach (var tensor in reader.Tensors)
+                {
+                    byName[tensor.Name] = reader;
+                }
+            }
+
+            var expected = LlamaLayout.Tensors(config);
+            var interleaved = readers.Any(r => r.Metadata.TryGetValue(RopeLayoutKey, out var layout) && layout == "interleaved");
+            var unknownLayout = readers.Select(r => r.Metadata.GetValueOrDefault(RopeLayoutKey)).FirstOrDefault(l => l is not null and not "interleaved" and not "rotate_half");
+            if (unknownLayout is not null)
+            {
+                throw new PublishException($"the checkpoint's {RopeLayoutKey} '{unknownLayout}' is neither rotate_half nor interleaved");
+            }
+
+            foreach (var (name, shape) in expected)
+            {
+                if (!byName.TryGetValue(name, out var reader))
+                {
+                    throw new PublishException(name == LlamaLayout.Embeddings
+                        ? "the checkpoint's weights have no model.embed_tokens.weight: not an HF Llama checkpoint"
+                        : $"the checkpoint has no {name}, which a LlamaForCausalLM with this config.json needs");
+                }
+
+                var info = reader.GetTensor(name);
+                if (!info.Shape.SequenceEqual(shape))
+                {
+                    throw new PublishException($"{name} is [{string.Join(", ", info.Shape)}], config.json makes it [{string.Join(", ", shape)}]");
+                }
+
+                if (info.DType is not (SafetensorsDType.F32 or SafetensorsDType.BF16 or SafetensorsDType.F16 or SafetensorsDType.F64))
+                {
+                    throw new PublishException($"{name} is {SafetensorsDTypes.ToHeaderString(info.DType)}, not a floating-point tensor");
+                }
+            }
+
+            var wanted = expected.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+            var extra = byName.Keys.Where(n => !wanted.Contains(n) && !(config.TieWordEmbeddings && n == LlamaLayout.LmHead)).Order(StringComparer.Ordinal).ToList();
+            if (extra.Count > 0)
+            {
+                throw new PublishException($"the checkpoint has tensors a LlamaForCausalLM does not: {string.Join(", ", extra.Take(5))}{(extra.Count > 5 ? $" and {extra.Count - 5} more" : "")}");
+            }
+
+            var dtype = spec.DType == "bfloat16" ? SafetensorsDType.BF16 : SafetensorsDType.F32;
+            var torchDType = dtype == SafetensorsDType.BF16 ? "bfloat16" : "float32";
+            var size = SafetensorsDTypes.Size(dtype);
+            var plan = LlamaLayout.Shards([.. expected.Select(t => (t.Name, t.Shape.Aggregate(1L, (a, b) => a * b) * size))], spec.MaxShardSize);
+            var parameters = expected.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b));
+            var asIs = plan.Count == 1 && sources.Count == 1 && sources[0] == "model.safetensors" && !interleaved
+                && readers[0].Tensors.Count == expected.Count && readers[0].Tensors.All(t => t.DType == dtype);
+            if (asIs)
+            {
+                PlaceWeights(Path.Combine(checkpoint, "model.safetensors"), Path.Combine(target, "model.safetensors"));
+            }
+            else
+            {
+                var shapes = expected.ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
+                var metadata = new Dictionary<string, string> { ["format"] = "pt" };
+                foreach (var (file, tensors) in plan)
+                {
+                    using var writer = SafetensorsWriter.Create(Path.Combine(target, file), tensors.Select(n => new SafetensorsTensorSpec(n, dtype, shapes[n])), metadata);
+                    foreach (var name in tensors)
+                    {
+                        var values = byName[name].ReadFloat32(name);
+                        if (interleaved && (name.EndsWith(".self_attn.q_proj.weight", StringComparison.Ordinal) || name.EndsWith(".self_attn.k_proj.weight", StringComparison.Ordinal)))
+                        {
+                            var heads = name.EndsWith(".q_proj.weight", StringComparison.Ordinal) ? config.NumAttentionHeads : config.KeyValueHeads;
+                            var permuted = new float[values.Length];
+                            LlamaLayout.InterleavedToRotateHalf(values, permuted, heads, config.HeadDim, config.HiddenSize);
+                            values = permuted;
+                        }
+
+                        if (dtype == SafetensorsDType.BF16)
+                        {
+                            var halves = new ushort[values.Length];
+                            BFloat16.FromSingle(values, halves);
+                            writer.WriteTensor(name, MemoryMarshal.AsBytes(halves.AsSpan()));
+                        }
+                        else
+                        {
+                            writer.WriteTensor(name, values);
+                        }
+                    }
+
+                    writer.Complete();
+                }
+
+                if (plan.Count > 1)
+                {
+                    var map = new JsonObject();
+                    foreach (var (file, tensors) in plan)
+                    {
+                        foreach (var name in tensors)
+                        {
+                            map[name] = file;
+                        }
+                    }
+
+                    // transformers writes the index with sort_keys=True and indent=2.
+                    var sorted = new JsonObject();
+                    foreach (var name in map.Select(p => p.Key).Order(StringComparer.Ordinal).ToList())
+                    {
+                        sorted[name] = map[name]!.GetValue<string>();
+                    }
+
+                    var index = new JsonObject
+                    {
+                        ["metadata"] = new JsonObject { ["total_size"] = expected.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b) * size) },
+                        ["weight_map"] = sorted,
+                    };
+                    File.WriteAllText(Path.Combine(target, "model.safetensors.index.json"), index.ToJsonString(Indented) + "\n", new UTF8Encoding(false));
+                }
+            }
+
+            var node = JsonNode.Parse(configBytes)!.AsObject();
+            var published = node["torch_dtype"]?.GetValue<string>() == torchDType ? configBytes : RewriteDType(node, torchDType);
+            return new ExportedWeights(published, torchDType, plan.Count, parameters, config.TieWordEmbeddings);
+        }
+        finally
+        {
+            foreach (var reader in readers)
+            {
+                reader.Dispose();
+            }
         }
     }
+
+    /// <summary>The safetensors metadata key a trainer sets to "interleaved" when its RoPE rotates adjacent pairs (the default is HF's rotate_half).</summary>
+    public const string RopeLayoutKey = "rope_layout";
+
+    private static byte[] RewriteDType(JsonObject config, string torchDType)
+    {
+        config["torch_dtype"] = torchDType;
+        return Encoding.UTF8.GetBytes(config.ToJsonString(Indented) + "\n");
+    }
+
+    /// <summary>model.safetensors, or the shards a model.safetensors.index.json names (each a safe file name).</summary>
+    private static List<string> SourceFiles(string checkpoint)
+    {
+        var indexPath = Path.Combine(checkpoint, "model.safetensors.index.json");
+        if (!File.Exists(indexPath))
+        {
+            return File.Exists(Path.Combine(checkpoint, "model.safetensors")) ? ["model.safetensors"] : throw new PublishException("the checkpoint has no model.safetensors");
+        }
+
+        var files = new List<string>();
+        var map = JsonNode.Parse(File.ReadAllBytes(indexPath))?["weight_map"]?.AsObject() ?? throw new PublishException("model.safetensors.index.json has no weight_map");
+        foreach (var (_, file) in map)
+        {
+            var name = file?.GetValue<string>();
+            if (!SafeName.IsValid(name))
+            {
+                throw new PublishException($"model.safetensors.index.json names an unsafe file '{name}'");
+            }
+
+            if (!File.Exists(Path.Combine(checkpoint, name!)))
+            {
+                throw new PublishException($"model.safetensors.index.json names {name}, which the checkpoint does not have");
+            }
+
+            if (!files.Contains(name!))
+            {
+                files.Add(name!);
+            }
+        }
+
+        return files;
+    }
+
+    private sealed record ExportedWeights(byte[] Config, string DType, int Shards, long Parameters, bool Tied);
 
     private void PlaceWeights(string source, string target)
     {

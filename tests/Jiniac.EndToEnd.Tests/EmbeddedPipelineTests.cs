@@ -85,6 +85,11 @@ public sealed class EmbeddedPipelineTests : IDisposable
             {
                 Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} missing in {folder}");
             }
+
+            // The card states each stage's data statistics, as the orchestrator counted them.
+            var card = File.ReadAllText(Path.Combine(folder, "README.md"));
+            Assert.Contains("## Training data", card);
+            Assert.Contains("| en | " + stages[0].GetProperty("ingest").GetProperty("recordsIn").GetInt64().ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " | ", card);
         }
 
         // The planted defects: the broken line is quarantined and the duplicate dropped, the run went on.

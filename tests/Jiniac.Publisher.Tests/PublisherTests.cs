@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
+using Jiniac.Formats.HuggingFace;
+using Jiniac.Formats.Safetensors;
 using Jiniac.HubServer;
 using Jiniac.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
@@ -48,30 +50,51 @@ public sealed class PublisherTests : IAsyncLifetime
 
     private string Hub => Path.Combine(_temp.Path, "my-hub");
 
+    private const string TinyConfig = """
+        {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 4, "hidden_size": 2, "intermediate_size": 4,
+         "num_hidden_layers": 1, "num_attention_heads": 1, "num_key_value_heads": 1, "hidden_act": "silu", "max_position_embeddings": 64,
+         "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "tie_word_embeddings": false, "bos_token_id": 2, "eos_token_id": 2, "torch_dtype": "float32"}
+        """;
+
     /// <summary>A complete checkpoint as the trainer contract describes it: HF Llama safetensors + config, marked COMPLETE.</summary>
-    private string Checkpoint(long step)
+    private string Checkpoint(long step, string config = TinyConfig, IReadOnlyDictionary<string, string>? metadata = null, Func<string, bool>? keep = null, bool withLmHead = false, string? extra = null)
     {
-        var folder = Path.Combine(_temp.Path, "checkpoints", $"step_{step:D7}");
+        var folder = Path.Combine(_temp.Path, "checkpoints", $"step_{step:D7}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
-        var header = Encoding.UTF8.GetBytes("""{"model.embed_tokens.weight":{"dtype":"F32","shape":[4,2],"data_offsets":[0,32]},"model.norm.weight":{"dtype":"F32","shape":[2],"data_offsets":[32,40]},"__metadata__":{"format":"pt"}}""");
-        var bytes = new byte[8 + header.Length + 40];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
-        header.CopyTo(bytes, 8);
-        for (var i = 0; i < 10; i++)
+        var llama = LlamaConfig.FromJson(config);
+        var tensors = LlamaLayout.Tensors(llama).Where(t => keep?.Invoke(t.Name) ?? true).ToList();
+        if (withLmHead && llama.TieWordEmbeddings)
         {
-            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(8 + header.Length + i * 4), step + i * 0.5f);
+            tensors.Add((LlamaLayout.LmHead, [llama.VocabSize, llama.HiddenSize]));
         }
 
-        File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), bytes);
-        File.WriteAllText(Path.Combine(folder, "config.json"), """
-            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 4, "hidden_size": 2, "intermediate_size": 4,
-             "num_hidden_layers": 1, "num_attention_heads": 1, "num_key_value_heads": 1, "hidden_act": "silu", "max_position_embeddings": 64,
-             "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "tie_word_embeddings": false, "bos_token_id": 2, "eos_token_id": 2, "torch_dtype": "float32"}
-            """);
+        if (extra is not null)
+        {
+            tensors.Add((extra, [2]));
+        }
+
+        using (var writer = SafetensorsWriter.Create(Path.Combine(folder, "model.safetensors"), tensors.Select(t => new SafetensorsTensorSpec(t.Name, SafetensorsDType.F32, t.Shape)),
+            metadata ?? new Dictionary<string, string> { ["format"] = "pt" }))
+        {
+            var offset = 0;
+            foreach (var (name, shape) in tensors)
+            {
+                writer.WriteTensor(name, Values(step, offset, (int)shape.Aggregate(1L, (a, b) => a * b)));
+                offset += 1000;
+            }
+
+            writer.Complete();
+        }
+
+        File.WriteAllText(Path.Combine(folder, "config.json"), config);
         File.WriteAllText(Path.Combine(folder, "optimizer.safetensors"), "not published");
         File.WriteAllText(Path.Combine(folder, "COMPLETE"), "");
         return folder;
     }
+
+    /// <summary>Distinct values per tensor and step, some of which bfloat16 must round.</summary>
+    private static float[] Values(long step, int offset, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => step + ((offset + i) * 0.5f) + (i * 0.0001234f))];
 
     private PublishModel Command(long step, string? hub, string repo = "jiniac/tiny-llama") => new()
     {
@@ -282,6 +305,123 @@ public sealed class PublisherTests : IAsyncLifetime
         var failed = await PublishAsync<PublishFailed>(command with { Target = command.Target with { Endpoint = "http://127.0.0.1:9/", TokenFile = missing } });
 
         Assert.Equal($"token file '{missing}' does not exist", failed.Reason);
+    }
+
+    [Fact]
+    public async Task The_independent_Python_check_passes_the_float32_folder_and_fails_a_broken_copy()
+    {
+        var published = await PublishAsync<ModelPublished>(Command(40, Hub));
+
+        var (ok, report, output) = await LayoutCheck.RunAsync(published.Folder);
+        Assert.True(ok, output);
+        Assert.Equal(("F32", 12, false), (report.GetProperty("dtype").GetString(), report.GetProperty("tensors").GetInt32(), report.GetProperty("tied").GetBoolean()));
+
+        var broken = Path.Combine(_temp.Path, "broken");
+        Directory.CreateDirectory(broken);
+        foreach (var file in Directory.GetFiles(published.Folder))
+        {
+            File.Copy(file, Path.Combine(broken, Path.GetFileName(file)));
+        }
+
+        File.WriteAllText(Path.Combine(broken, "config.json"), TinyConfig.Replace("\"intermediate_size\": 4", "\"intermediate_size\": 6", StringComparison.Ordinal));
+        var (brokenOk, brokenReport, _) = await LayoutCheck.RunAsync(broken);
+        Assert.False(brokenOk);
+        Assert.Contains(brokenReport.GetProperty("errors").EnumerateArray(), e => e.GetString()!.Contains("model.layers.0.mlp.gate_proj.weight is [4, 2], config makes it [6, 2]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bfloat16_with_a_shard_limit_publishes_rounded_shards_with_an_index_and_passes_the_independent_check()
+    {
+        var command = Command(40, Hub);
+        command = command with { Target = command.Target with { DType = "bfloat16", MaxShardSize = 40 } };
+        var published = await PublishAsync<ModelPublished>(command);
+
+        var index = Json(Path.Combine(published.Folder, "model.safetensors.index.json"));
+        var map = index.GetProperty("weight_map").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        var shards = map.Values.Distinct().Order(StringComparer.Ordinal).ToList();
+        Assert.True(shards.Count > 2);
+        Assert.Equal(Enumerable.Range(1, shards.Count).Select(i => $"model-{i:D5}-of-{shards.Count:D5}.safetensors"), shards);
+        Assert.False(File.Exists(Path.Combine(published.Folder, "model.safetensors")));
+        Assert.Equal("bfloat16", Json(Path.Combine(published.Folder, "config.json")).GetProperty("torch_dtype").GetString());
+
+        // Every value is float32 → bfloat16 rounded to nearest even, as torch does, in the order the config makes.
+        using var source = SafetensorsReader.Open(Path.Combine(command.CheckpointFolder, "model.safetensors"));
+        long total = 0;
+        foreach (var (name, file) in map)
+        {
+            using var shard = SafetensorsReader.Open(Path.Combine(published.Folder, file));
+            var info = shard.GetTensor(name);
+            Assert.Equal(SafetensorsDType.BF16, info.DType);
+            var expected = source.ReadFloat32(name).Select(BFloat16.FromSingle).ToArray();
+            Assert.Equal(expected, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(shard.GetBytes(name)).ToArray());
+            total += info.ByteLength;
+        }
+
+        Assert.Equal(total, index.GetProperty("metadata").GetProperty("total_size").GetInt64());
+        var (ok, report, output) = await LayoutCheck.RunAsync(published.Folder);
+        Assert.True(ok, output);
+        Assert.Equal("BF16", report.GetProperty("dtype").GetString());
+        Assert.Contains("in " + shards.Count + " shards", File.ReadAllText(Path.Combine(published.Folder, "README.md")));
+    }
+
+    [Fact]
+    public async Task Tied_embeddings_publish_no_lm_head()
+    {
+        var tied = TinyConfig.Replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true", StringComparison.Ordinal);
+        var command = Command(40, Hub) with { CheckpointFolder = Checkpoint(40, tied, withLmHead: true) };
+        var published = await PublishAsync<ModelPublished>(command);
+
+        using var weights = SafetensorsReader.Open(Path.Combine(published.Folder, "model.safetensors"));
+        Assert.False(weights.TryGetTensor(LlamaLayout.LmHead, out _));
+        Assert.True(weights.TryGetTensor(LlamaLayout.Embeddings, out _));
+        var (ok, report, output) = await LayoutCheck.RunAsync(published.Folder);
+        Assert.True(ok, output);
+        Assert.True(report.GetProperty("tied").GetBoolean());
+    }
+
+    [Fact]
+    public async Task An_interleaved_RoPE_checkpoint_has_its_q_and_k_rows_permuted_into_rotate_half_order()
+    {
+        // hidden 8, 2 heads of 4, 1 key/value head: q has 8 rows, k 4.
+        var config = TinyConfig.Replace("\"hidden_size\": 2", "\"hidden_size\": 8", StringComparison.Ordinal).Replace("\"num_attention_heads\": 1", "\"num_attention_heads\": 2", StringComparison.Ordinal);
+        var checkpoint = Checkpoint(40, config, new Dictionary<string, string> { ["format"] = "pt", [ModelExporter.RopeLayoutKey] = "interleaved" });
+        var published = await PublishAsync<ModelPublished>(Command(40, Hub) with { CheckpointFolder = checkpoint });
+
+        using var before = SafetensorsReader.Open(Path.Combine(checkpoint, "model.safetensors"));
+        using var after = SafetensorsReader.Open(Path.Combine(published.Folder, "model.safetensors"));
+        foreach (var (name, heads) in new[] { ("model.layers.0.self_attn.q_proj.weight", 2), ("model.layers.0.self_attn.k_proj.weight", 1) })
+        {
+            var old = before.ReadFloat32(name);
+            var permuted = after.ReadFloat32(name);
+            // Per head of 4 rows, interleaved pairs (0,1),(2,3) become halves: new rows [0, 1, 2, 3] are old rows [0, 2, 1, 3].
+            int[] order = [0, 2, 1, 3];
+            for (var h = 0; h < heads; h++)
+            {
+                for (var row = 0; row < 4; row++)
+                {
+                    Assert.Equal(old.AsSpan(((h * 4) + order[row]) * 8, 8).ToArray(), permuted.AsSpan(((h * 4) + row) * 8, 8).ToArray());
+                }
+            }
+        }
+
+        Assert.Equal(before.ReadFloat32("model.layers.0.self_attn.v_proj.weight"), after.ReadFloat32("model.layers.0.self_attn.v_proj.weight"));
+        Assert.False(after.Metadata.ContainsKey(ModelExporter.RopeLayoutKey));
+    }
+
+    [Fact]
+    public async Task A_checkpoint_missing_a_tensor_or_with_one_of_the_wrong_shape_or_an_extra_one_fails_naming_it()
+    {
+        var missing = await PublishAsync<PublishFailed>(Command(40, Hub) with { CheckpointFolder = Checkpoint(40, keep: n => n != "model.layers.0.mlp.up_proj.weight") });
+        Assert.Contains("model.layers.0.mlp.up_proj.weight", missing.Reason);
+
+        var wide = TinyConfig.Replace("\"vocab_size\": 4", "\"vocab_size\": 5", StringComparison.Ordinal);
+        var checkpoint = Checkpoint(41);
+        File.WriteAllText(Path.Combine(checkpoint, "config.json"), wide);
+        var shape = await PublishAsync<PublishFailed>(Command(41, Hub) with { CheckpointFolder = checkpoint });
+        Assert.Equal("model.embed_tokens.weight is [4, 2], config.json makes it [5, 2]", shape.Reason);
+
+        var extra = await PublishAsync<PublishFailed>(Command(42, Hub) with { CheckpointFolder = Checkpoint(42, extra: "model.layers.0.self_attn.rotary_emb.inv_freq") });
+        Assert.Equal("the checkpoint has tensors a LlamaForCausalLM does not: model.layers.0.self_attn.rotary_emb.inv_freq", extra.Reason);
     }
 
     [Theory]
