@@ -86,6 +86,10 @@ public sealed class EmbeddedPipelineTests : IDisposable
                 Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} missing in {folder}");
             }
 
+            // The published safetensors and config pass the independent check of the Llama layout.
+            var (layoutOk, _, layoutOutput) = await Jiniac.Publisher.Tests.LayoutCheck.RunAsync(folder);
+            Assert.True(layoutOk, layoutOutput);
+
             // The card states each stage's data statistics, as the orchestrator counted them.
             var card = File.ReadAllText(Path.Combine(folder, "README.md"));
             Assert.Contains("## Training data", card);
