@@ -164,6 +164,24 @@ public sealed class HubProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_upload_that_died_after_some_objects_resumes_with_the_rest_only()
+    {
+        var client = Client();
+        await client.CreateRepoAsync(Repo, false, CancellationToken.None);
+        UploadFile[] files = [await FileAsync("a.safetensors", Random(3000, 4)), await FileAsync("b.safetensors", Random(150_000, 5)), await FileAsync("c.safetensors", Random(4000, 6))];
+
+        // The connection drops for good on the second object's first part: the first object is stored, the rest is not.
+        var dying = new DyingHandler(request => request.Method == HttpMethod.Put && request.RequestUri!.AbsolutePath.Contains(files[1].Sha256, StringComparison.Ordinal));
+        var died = new HubClient(new HttpClient(dying), new HubConnection(_server.Endpoint, Token), new HubClientOptions { MaxAttempts = 2 }, new RecordingTimeProvider(), NullLogger.Instance);
+        await Assert.ThrowsAsync<HubException>(() => died.UploadLfsAsync(Repo, "main", files, CancellationToken.None));
+        Assert.True(_server.Store.HasObject("acme/tiny", files[0].Sha256, files[0].Size));
+        Assert.False(_server.Store.HasObject("acme/tiny", files[1].Sha256, files[1].Size));
+
+        Assert.Equal(2, await client.UploadLfsAsync(Repo, "main", files, CancellationToken.None));
+        Assert.All(files, f => Assert.True(_server.Store.HasObject("acme/tiny", f.Sha256, f.Size)));
+    }
+
+    [Fact]
     public async Task Throttling_and_server_errors_are_retried_with_exponential_back_off_on_the_time_provider_and_Retry_After_wins()
     {
         var time = new RecordingTimeProvider();
@@ -280,6 +298,13 @@ public sealed class HubProtocolTests : IAsyncLifetime
 
             return System.CreateTimer(callback, state, TimeSpan.Zero, period);
         }
+    }
+
+    /// <summary>Passes requests to the real server, except those it is told to fail as a dropped connection would.</summary>
+    private sealed class DyingHandler(Func<HttpRequestMessage, bool> dies) : DelegatingHandler(new HttpClientHandler())
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            dies(request) ? throw new HttpRequestException("connection reset by peer") : base.SendAsync(request, cancellationToken);
     }
 
     /// <summary>A hub that puts the Authorization header it got into its error body.</summary>
