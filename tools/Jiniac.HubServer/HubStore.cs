@@ -165,13 +165,8 @@ public sealed partial class HubStore(string root, TimeProvider time)
         var temp = $"{target}.{Guid.NewGuid():N}.tmp";
         try
         {
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
-            {
-                await content.CopyToAsync(file, cancellationToken);
-                await file.FlushAsync(cancellationToken);
-            }
-
-            await MoveVerifiedAsync(temp, target, oid, size, cancellationToken);
+            var (length, actual) = await CopyHashingAsync(content, temp, cancellationToken);
+            MoveVerified(temp, target, oid, size, length, actual);
         }
         finally
         {
@@ -180,36 +175,38 @@ public sealed partial class HubStore(string root, TimeProvider time)
     }
 
     public string PartFile(string repo, string oid, int part) =>
-        part is >= 1 and <= 10_000 ? Path.Combine(RepoFolder(repo), "lfs", "incoming", CheckSha(oid), part.ToString("D5", System.Globalization.CultureInfo.InvariantCulture))
+        part is >= 1 and <= 10_000 ? Path.Combine(IncomingFolder(repo, oid), part.ToString("D5", System.Globalization.CultureInfo.InvariantCulture) + ".sha256")
         : throw new HubStoreException(400, $"part {part} is out of range");
 
-    /// <summary>Stores one part of a multipart upload; the ETag is the part's SHA-256.</summary>
-    public async Task<string> PutPartAsync(string repo, string oid, int part, Stream content, CancellationToken cancellationToken)
+    private string IncomingFolder(string repo, string oid) => Path.Combine(RepoFolder(repo), "lfs", "incoming", CheckSha(oid));
+
+    /// <summary>
+    /// Stores one part of a multipart upload straight at its place in the object's file (parts may come in
+    /// parallel and in any order); the ETag is the part's SHA-256, kept beside it for the completion.
+    /// </summary>
+    public async Task<string> PutPartAsync(string repo, string oid, int part, long chunkSize, Stream content, CancellationToken cancellationToken)
     {
-        var target = PartFile(repo, oid, part);
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var temp = $"{target}.{Guid.NewGuid():N}.tmp";
-        try
+        var hashFile = PartFile(repo, oid, part);
+        Directory.CreateDirectory(Path.GetDirectoryName(hashFile)!);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using (var file = new FileStream(Path.Combine(IncomingFolder(repo, oid), "data"), FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite, 1 << 16, useAsync: true))
         {
-            byte[] hash;
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, useAsync: true))
+            file.Position = (part - 1) * chunkSize;
+            var length = await CopyAsync(content, file, hash, cancellationToken);
+            if (length > chunkSize)
             {
-                await content.CopyToAsync(file, cancellationToken);
-                await file.FlushAsync(cancellationToken);
-                file.Position = 0;
-                hash = await SHA256.HashDataAsync(file, cancellationToken);
+                throw new HubStoreException(400, $"part {part} of {oid} is {length} bytes, the chunk size is {chunkSize}");
             }
 
-            File.Move(temp, target, overwrite: true);
-            return Convert.ToHexStringLower(hash);
+            await file.FlushAsync(cancellationToken);
         }
-        finally
-        {
-            File.Delete(temp);
-        }
+
+        var etag = Convert.ToHexStringLower(hash.GetHashAndReset());
+        AtomicFile.Write(hashFile, Encoding.ASCII.GetBytes(etag));
+        return etag;
     }
 
-    /// <summary>Joins the parts in order into the object; each part's ETag must match what was stored.</summary>
+    /// <summary>Completes a multipart upload: every part was stored with the ETag the client names, and the whole hashes to the oid.</summary>
     public async Task CompleteMultipartAsync(string repo, string oid, long size, IReadOnlyList<(int Part, string ETag)> parts, CancellationToken cancellationToken)
     {
         var target = ObjectFile(repo, oid);
@@ -218,47 +215,42 @@ public sealed partial class HubStore(string root, TimeProvider time)
             return;
         }
 
-        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-        var temp = $"{target}.{Guid.NewGuid():N}.tmp";
-        try
+        var expected = 1;
+        foreach (var (part, etag) in parts.OrderBy(p => p.Part))
         {
-            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
+            if (part != expected++)
             {
-                var expected = 1;
-                foreach (var (part, etag) in parts.OrderBy(p => p.Part))
-                {
-                    if (part != expected++)
-                    {
-                        throw new HubStoreException(400, $"multipart upload of {oid}: part {expected - 1} is missing");
-                    }
-
-                    var path = PartFile(repo, oid, part);
-                    if (!File.Exists(path))
-                    {
-                        throw new HubStoreException(400, $"multipart upload of {oid}: part {part} was not uploaded");
-                    }
-
-                    await using var stream = File.OpenRead(path);
-                    var stored = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken));
-                    if (!string.Equals(etag.Trim('"'), stored, StringComparison.OrdinalIgnoreCase))
-                    {
-                        throw new HubStoreException(400, $"multipart upload of {oid}: part {part}'s etag does not match the stored part");
-                    }
-
-                    stream.Position = 0;
-                    await stream.CopyToAsync(file, cancellationToken);
-                }
-
-                await file.FlushAsync(cancellationToken);
+                throw new HubStoreException(400, $"multipart upload of {oid}: part {expected - 1} is missing");
             }
 
-            await MoveVerifiedAsync(temp, target, oid, size, cancellationToken);
-            Directory.Delete(Path.Combine(RepoFolder(repo), "lfs", "incoming", oid), recursive: true);
+            var path = PartFile(repo, oid, part);
+            if (!File.Exists(path))
+            {
+                throw new HubStoreException(400, $"multipart upload of {oid}: part {part} was not uploaded");
+            }
+
+            if (!string.Equals(etag.Trim('"'), await File.ReadAllTextAsync(path, cancellationToken), StringComparison.OrdinalIgnoreCase))
+            {
+                throw new HubStoreException(400, $"multipart upload of {oid}: part {part}'s etag does not match the stored part");
+            }
         }
-        finally
+
+        var data = Path.Combine(IncomingFolder(repo, oid), "data");
+        if (!File.Exists(data))
         {
-            File.Delete(temp);
+            throw new HubStoreException(400, $"multipart upload of {oid}: no part was uploaded");
         }
+
+        using var whole = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        long length;
+        await using (var file = new FileStream(data, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true))
+        {
+            length = await CopyAsync(file, Stream.Null, whole, cancellationToken);
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+        MoveVerified(data, target, oid, size, length, Convert.ToHexStringLower(whole.GetHashAndReset()));
+        Directory.Delete(IncomingFolder(repo, oid), recursive: true);
     }
 
     /// <summary>Applies the operations to the branch's head tree as one commit and moves the branch.</summary>
@@ -493,16 +485,44 @@ public sealed partial class HubStore(string root, TimeProvider time)
         return commit;
     }
 
-    private static async Task MoveVerifiedAsync(string temp, string target, string oid, long size, CancellationToken cancellationToken)
+    /// <summary>Writes the stream to a new file, hashing on the way (one pass over the bytes).</summary>
+    private static async Task<(long Length, string Sha256)> CopyHashingAsync(Stream content, string path, CancellationToken cancellationToken)
     {
-        string actual;
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long length;
-        await using (var file = File.OpenRead(temp))
+        await using (var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, useAsync: true))
         {
-            length = file.Length;
-            actual = Convert.ToHexStringLower(await SHA256.HashDataAsync(file, cancellationToken));
+            length = await CopyAsync(content, file, hash, cancellationToken);
+            await file.FlushAsync(cancellationToken);
         }
 
+        return (length, Convert.ToHexStringLower(hash.GetHashAndReset()));
+    }
+
+    private static async Task<long> CopyAsync(Stream source, Stream target, IncrementalHash hash, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            long length = 0;
+            int read;
+            while ((read = await source.ReadAsync(buffer.AsMemory(), cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                await target.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                length += read;
+            }
+
+            return length;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static void MoveVerified(string temp, string target, string oid, long size, long length, string actual)
+    {
         if (length != size)
         {
             throw new HubStoreException(400, $"LFS object {oid}: received {length} bytes, announced {size}");

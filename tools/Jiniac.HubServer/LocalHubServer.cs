@@ -265,7 +265,7 @@ public sealed class LocalHubServer : IAsyncDisposable
         app.MapPut("/_lfs/{owner}/{name}/{oid}/{size:long}/{part:int}", async (string owner, string name, string oid, long size, int part, string? sig, HttpContext context) =>
         {
             var repo = CheckSignature(owner, name, oid, size, part.ToString(CultureInfo.InvariantCulture), sig);
-            var etag = await Store.PutPartAsync(repo, oid, part, context.Request.Body, context.RequestAborted);
+            var etag = await Store.PutPartAsync(repo, oid, part, _options.ChunkSize, context.Request.Body, context.RequestAborted);
             context.Response.Headers.ETag = $"\"{etag}\"";
             return Results.Ok();
         });
