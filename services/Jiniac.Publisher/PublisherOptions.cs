@@ -8,7 +8,7 @@ public sealed class PublisherOptions
     /// <summary>Hard-link model weights from the checkpoint instead of copying them (copies when the hub is on another disk).</summary>
     public bool LinkWeights { get; set; } = true;
 
-    /// <summary>How long a publish waits for another publisher (another process) holding the same repository.</summary>
+    /// <summary>How long a commit to the local hub waits for another process serving the same hub folder and writing the same repository.</summary>
     public TimeSpan LockTimeout { get; set; } = TimeSpan.FromMinutes(2);
 
     /// <summary>The hub to publish to when a pipeline names none (publish.endpoint); null = the local hub this service serves.</summary>

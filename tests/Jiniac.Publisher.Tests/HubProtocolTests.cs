@@ -182,6 +182,23 @@ public sealed class HubProtocolTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_repository_another_process_is_writing_is_waited_for_and_then_refused_with_503()
+    {
+        var client = Client();
+        await client.CreateRepoAsync(Repo, false, CancellationToken.None);
+        // Another process serving the same folder: a second store over it, and its writer's lock held.
+        var other = new HubStore(Path.Combine(_temp.Path, "hub"), TimeProvider.System, TimeSpan.Zero);
+        using (new FileStream(Path.Combine(RepoDir, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))
+        {
+            var locked = await Assert.ThrowsAsync<HubStoreException>(() => other.CommitAsync("acme/tiny", "main", "blocked", "", null, [new AddRegularFile("x.txt", [1])], CancellationToken.None));
+            Assert.Equal(503, locked.Status);
+        }
+
+        var commit = await other.CommitAsync("acme/tiny", "main", "after", "", null, [new AddRegularFile("x.txt", [1])], CancellationToken.None);
+        Assert.Equal(commit.Oid, await client.RevisionShaAsync(Repo, "main", CancellationToken.None));
+    }
+
+    [Fact]
     public async Task Throttling_and_server_errors_are_retried_with_exponential_back_off_on_the_time_provider_and_Retry_After_wins()
     {
         var time = new RecordingTimeProvider();

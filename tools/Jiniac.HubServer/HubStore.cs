@@ -50,7 +50,7 @@ public sealed class HubStoreException(int status, string message, string? code =
 /// hold commit ids, <c>commits/{commit}.json</c> the commit, <c>revisions.jsonl</c> one line per commit,
 /// <c>lfs/objects/{sha256}</c> the LFS objects. Every write goes temp + rename; a ref moves last.
 /// </summary>
-public sealed partial class HubStore(string root, TimeProvider time)
+public sealed partial class HubStore(string root, TimeProvider time, TimeSpan? lockTimeout = null)
 {
     public const string GitAttributes = """
         *.7z filter=lfs diff=lfs merge=lfs -text
@@ -536,14 +536,43 @@ public sealed partial class HubStore(string root, TimeProvider time)
         File.Move(temp, target, overwrite: true);
     }
 
+    /// <summary>
+    /// One writer per repository: a semaphore within this process, and an exclusive lock on {repo}/.lock across
+    /// processes (two hosts may serve the same hub folder), waited for up to the lock timeout.
+    /// </summary>
     private async Task<IDisposable> HoldAsync(string repo, CancellationToken cancellationToken)
     {
         var gate = _locks.GetOrAdd(CheckRepo(repo), _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
-        return new Release(gate);
+        try
+        {
+            var dir = RepoFolder(repo);
+            Directory.CreateDirectory(dir);
+            var deadline = time.GetUtcNow() + (lockTimeout ?? TimeSpan.FromMinutes(2));
+            while (true)
+            {
+                try
+                {
+                    return new Release(gate, new FileStream(Path.Combine(dir, ".lock"), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None));
+                }
+                catch (IOException) when (time.GetUtcNow() < deadline)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);
+                }
+                catch (IOException)
+                {
+                    throw new HubStoreException(503, $"{repo} is locked by another writer (another process serving this hub folder)");
+                }
+            }
+        }
+        catch
+        {
+            gate.Release();
+            throw;
+        }
     }
 
-    private sealed class Release(SemaphoreSlim gate) : IDisposable
+    private sealed class Release(SemaphoreSlim gate, FileStream held) : IDisposable
     {
         private int _done;
 
@@ -551,6 +580,7 @@ public sealed partial class HubStore(string root, TimeProvider time)
         {
             if (Interlocked.Exchange(ref _done, 1) == 0)
             {
+                held.Dispose();
                 gate.Release();
             }
         }

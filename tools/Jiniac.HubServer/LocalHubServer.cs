@@ -29,6 +29,8 @@ public sealed class LocalHubServerOptions
     /// <summary>LFS objects at least this large are offered the multipart transfer.</summary>
     public long MultipartThreshold { get; init; } = 64L * 1024 * 1024;
     public long ChunkSize { get; init; } = 16L * 1024 * 1024;
+    /// <summary>How long a write waits for another process holding the same repository.</summary>
+    public TimeSpan LockTimeout { get; init; } = TimeSpan.FromMinutes(2);
 }
 
 /// <summary>
@@ -68,7 +70,7 @@ public sealed class LocalHubServer : IAsyncDisposable
             k.Limits.MaxRequestBodySize = null;
         });
         var app = builder.Build();
-        var server = new LocalHubServer(app, options, new HubStore(options.Root, time));
+        var server = new LocalHubServer(app, options, new HubStore(options.Root, time, options.LockTimeout));
         server.Map(loggers?.CreateLogger<LocalHubServer>());
         await app.StartAsync(cancellationToken);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -34,6 +34,7 @@ public sealed class LocalHubs(IOptions<PublisherOptions> options, StatePaths pat
                     MultipartThreshold = options.Value.LocalHubMultipartThreshold,
                     ChunkSize = options.Value.LocalHubChunkSize,
                     ReadsNeedToken = false,
+                    LockTimeout = options.Value.LockTimeout,
                 }, time, loggers, cancellationToken);
                 _servers[full] = server;
                 HubLog.LocalHubStarted(_logger, full, server.Endpoint);
