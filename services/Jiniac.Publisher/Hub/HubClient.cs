@@ -186,7 +186,8 @@ public sealed partial class HubClient(HttpClient http, HubConnection connection,
                     await SendAsync(() =>
                     {
                         var request = Storage(HttpMethod.Post, verify, item["actions"]?["verify"]?["header"]?.AsObject(), null);
-                        request.Headers.Authorization = Bearer();
+                        // The hub may hand the verify action its own Authorization header; only without one does our token go.
+                        request.Headers.Authorization ??= Bearer();
                         request.Content = new StringContent(new JsonObject { ["oid"] = oid, ["size"] = file.Size }.ToJsonString(), Encoding.UTF8);
                         request.Content.Headers.ContentType = new MediaTypeHeaderValue(LfsJson);
                         return request;
