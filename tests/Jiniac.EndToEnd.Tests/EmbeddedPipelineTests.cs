@@ -87,7 +87,7 @@ public sealed class EmbeddedPipelineTests : IDisposable
             }
 
             // The published safetensors and config pass the independent check of the Llama layout.
-            var (layoutOk, _, layoutOutput) = await Jiniac.Publisher.Tests.LayoutCheck.RunAsync(folder);
+            var (layoutOk, _, layoutOutput) = await global::Jiniac.Publisher.Tests.LayoutCheck.RunAsync(folder);
             Assert.True(layoutOk, layoutOutput);
 
             // The card states each stage's data statistics, as the orchestrator counted them.
