@@ -69,8 +69,10 @@ public sealed class HubProtocolTests : IAsyncLifetime
 
         var lfsFiles = files.Where(f => lfs.Contains(f.PathInRepo)).ToList();
         Assert.Equal(3, await client.UploadLfsAsync(Repo, "main", lfsFiles, CancellationToken.None));
+        Assert.Equal((2, 1), _server.Uploads);
         // Asked again, the hub has every object: nothing is sent.
         Assert.Equal(0, await client.UploadLfsAsync(Repo, "main", lfsFiles, CancellationToken.None));
+        Assert.Equal((2, 1), _server.Uploads);
         // The large one came in parts (ceil(112345 / 32768) = 4), and the parts are gone once joined.
         Assert.False(Directory.Exists(Path.Combine(RepoDir, "lfs", "incoming", large.Sha256)));
 

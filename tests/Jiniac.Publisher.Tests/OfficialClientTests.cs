@@ -48,6 +48,7 @@ public sealed class OfficialClientTests : IAsyncLifetime
         await ours.UploadLfsAsync(repo, "main", [file], CancellationToken.None);
         await ours.CommitAsync(repo, "main", "ours", "", null, [file], lfs, [], CancellationToken.None);
 
+        var before = _server.Uploads;
         var run = await RunAsync("node", [Path.Combine(client, "hub-roundtrip.mjs"), _server.Endpoint.ToString().TrimEnd('/'), Token, "acme/from-js", "model.safetensors"], client);
         Assert.True(run.ExitCode == 0, run.Output);
         var result = JsonDocument.Parse(run.Stdout.Trim().Split('\n')[^1]).RootElement;
@@ -78,6 +79,8 @@ public sealed class OfficialClientTests : IAsyncLifetime
         Assert.Equal(200_000, listed["weights/large.bin"].GetProperty("size").GetInt64());
         Assert.Equal(files["weights/large.bin"].Sha256, listed["weights/large.bin"].GetProperty("lfs").GetString());
 
+        // It took the basic transfer for the small LFS file and the multipart one the hub offered for the large one.
+        Assert.Equal((before.Basic + 1, before.Multipart + 1), _server.Uploads);
         Assert.Equal(file.Sha256, result.GetProperty("ours").GetString());
         Assert.Equal(JsonValueKind.Null, result.GetProperty("missing").ValueKind);
     }

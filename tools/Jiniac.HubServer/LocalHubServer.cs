@@ -45,6 +45,8 @@ public sealed class LocalHubServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly LocalHubServerOptions _options;
     private readonly byte[] _signingKey = RandomNumberGenerator.GetBytes(32);
+    private int _basicUploads;
+    private int _multipartUploads;
 
     private LocalHubServer(WebApplication app, LocalHubServerOptions options, HubStore store)
     {
@@ -54,6 +56,9 @@ public sealed class LocalHubServer : IAsyncDisposable
     }
 
     public HubStore Store { get; }
+
+    /// <summary>LFS objects stored since start, by transfer: which one a client really used.</summary>
+    public (int Basic, int Multipart) Uploads => (Volatile.Read(ref _basicUploads), Volatile.Read(ref _multipartUploads));
 
     /// <summary>The base URL, e.g. http://127.0.0.1:41234/ (a Uri of a root ends in a slash).</summary>
     public Uri Endpoint { get; private set; } = null!;
@@ -261,6 +266,7 @@ public sealed class LocalHubServer : IAsyncDisposable
         {
             var repo = CheckSignature(owner, name, oid, size, null, sig);
             await Store.PutObjectAsync(repo, oid, size, context.Request.Body, context.RequestAborted);
+            Interlocked.Increment(ref _basicUploads);
             return Results.Ok();
         });
 
@@ -283,6 +289,7 @@ public sealed class LocalHubServer : IAsyncDisposable
 
             var parts = (body["parts"]?.AsArray() ?? []).Select(p => (p!["partNumber"]!.GetValue<int>(), p["etag"]?.GetValue<string>() ?? "")).ToList();
             await Store.CompleteMultipartAsync(repo, oid, size, parts, context.RequestAborted);
+            Interlocked.Increment(ref _multipartUploads);
             return Results.Text("{}", LfsJson, Encoding.UTF8);
         });
 
