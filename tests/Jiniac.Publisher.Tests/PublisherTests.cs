@@ -106,7 +106,11 @@ public sealed class PublisherTests : IAsyncLifetime
         Target = new PublishSpec { Repo = repo, HubDir = hub, License = "apache-2.0", Languages = ["en", "ja"] },
         Curriculum =
         [
-            new CurriculumEntry { Stage = "en-web", Sources = ["web-a", "web-b"], Tokens = 1_000_000, Steps = 489, FinalLoss = 3.25 },
+            new CurriculumEntry
+            {
+                Stage = "en-web", Sources = ["web-a", "web-b"], Tokens = 1_000_000, Steps = 489, FinalLoss = 3.25,
+                RecordsIn = 1000, RecordsOut = 990, Duplicates = 7, Quarantined = 3, DataTokens = 1_200_000,
+            },
             new CurriculumEntry { Stage = "ja-web", Sources = ["ja-wiki"], Tokens = 500_000, Steps = 245, FinalLoss = 3.5 },
         ],
         Evaluation =
@@ -212,6 +216,12 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.Contains("| moby | 65,536 | 3.1000 | 22.20 | 1.1736 |", body);
         Assert.Contains("| ja-law | 30,000 | 3.9000 | 49.40 | 1.8752 |", body);
         Assert.Contains("run `run-1`", body);
+        Assert.Contains("from_pretrained(\"jiniac/tiny-llama\", revision=\"ja-web\")", body);
+        Assert.Contains("Training tokens so far: 1,500,000.", body);
+        Assert.Contains("## Intended use and limitations", body);
+        Assert.Contains("| en-web | 1,000 | 990 | 7 | 3 | 1,200,000 |", body);
+        Assert.Contains("| ja-web | — | — | — | — | — |", body);
+        Assert.Contains("Weights are float32 safetensors;", body);
     }
 
     [Fact]
@@ -295,6 +305,18 @@ public sealed class PublisherTests : IAsyncLifetime
         }
 
         Assert.Contains(_logs.Lines, l => l.Contains("Committed jiniac/tiny-llama", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_stage_branches_off_only_main_moves()
+    {
+        var command = Command(40, Hub);
+        var published = await PublishAsync<ModelPublished>(command with { Target = command.Target with { StageBranches = false } });
+
+        var heads = Path.Combine(Hub, "jiniac", "tiny-llama", "refs", "heads");
+        Assert.Equal(["main"], Directory.GetFiles(heads).Select(Path.GetFileName));
+        Assert.Equal(published.Revision, File.ReadAllText(Path.Combine(heads, "main")));
+        Assert.DoesNotContain("revision=", File.ReadAllText(Path.Combine(published.Folder, "README.md")));
     }
 
     [Fact]
