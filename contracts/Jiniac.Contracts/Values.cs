@@ -52,6 +52,13 @@ public sealed record CurriculumEntry
     public required long Tokens { get; init; }
     public required long Steps { get; init; }
     public double? FinalLoss { get; init; }
+    /// <summary>Data statistics of the stage for the model card (null = not known): records read, kept, dropped as duplicates, quarantined.</summary>
+    public long? RecordsIn { get; init; }
+    public long? RecordsOut { get; init; }
+    public long? Duplicates { get; init; }
+    public long? Quarantined { get; init; }
+    /// <summary>Tokens in the stage's tokenized training data (the blend it sampled from).</summary>
+    public long? DataTokens { get; init; }
 }
 
 public static class SplitNames

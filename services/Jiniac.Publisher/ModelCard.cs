@@ -7,7 +7,13 @@ using Jiniac.Contracts;
 namespace Jiniac.Publisher;
 
 /// <summary>The architecture facts a model card states, read from the checkpoint's config.json.</summary>
-internal sealed record ModelFacts(int VocabSize, int HiddenSize, int Layers, int Heads, int KvHeads, int ContextLength, int BosTokenId, int EosTokenId);
+internal sealed record ModelFacts(int VocabSize, int HiddenSize, int Layers, int Heads, int KvHeads, int ContextLength, int BosTokenId, int EosTokenId)
+{
+    public string DType { get; init; } = "float32";
+    public int Shards { get; init; } = 1;
+    public long Parameters { get; init; }
+    public bool TiedEmbeddings { get; init; }
+}
 
 /// <summary>
 /// README.md of a published revision: YAML front matter the Hub reads (language, license,
@@ -72,13 +78,21 @@ internal static class ModelCard
             card.Append(" (stage ").Append(Number(stageIndex + 1)).Append(" of the curriculum so far)");
         }
 
-        card.Append(". Weights are float32 safetensors; the tokenizer is a Hugging Face `tokenizer.json`.\n\n");
+        card.Append(". Weights are ").Append(model.DType).Append(" safetensors")
+            .Append(model.Shards > 1 ? $" in {Number(model.Shards)} shards with `model.safetensors.index.json`" : "")
+            .Append("; the tokenizer is a Hugging Face `tokenizer.json`.\n\n");
         card.Append("| Architecture | |\n| --- | --- |\n");
         card.Append("| Layers | ").Append(Number(model.Layers)).Append(" |\n");
         card.Append("| Hidden size | ").Append(Number(model.HiddenSize)).Append(" |\n");
         card.Append("| Attention heads (key/value) | ").Append(Number(model.Heads)).Append(" (").Append(Number(model.KvHeads)).Append(") |\n");
         card.Append("| Vocabulary | ").Append(Number(model.VocabSize)).Append(" |\n");
-        card.Append("| Context length | ").Append(Number(model.ContextLength)).Append(" |\n\n");
+        card.Append("| Context length | ").Append(Number(model.ContextLength)).Append(" |\n");
+        if (model.Parameters > 0)
+        {
+            card.Append("| Parameters | ").Append(Number(model.Parameters)).Append(" |\n");
+        }
+
+        card.Append("| Tied input/output embeddings | ").Append(model.TiedEmbeddings ? "yes" : "no").Append(" |\n\n");
 
         card.Append("## Curriculum so far\n\n");
         card.Append("| Stage | Sources | Tokens | Steps | Final loss |\n| --- | --- | ---: | ---: | ---: |\n");
@@ -90,6 +104,25 @@ internal static class ModelCard
                 .Append(" | ").Append(Number(entry.Steps))
                 .Append(" | ").Append(entry.FinalLoss is { } loss ? Fixed(loss, 4) : "—")
                 .Append(" |\n");
+        }
+
+        var trained = message.Curriculum.Sum(e => e.Tokens);
+        card.Append("\nTraining tokens so far: ").Append(Number(trained)).Append(".\n");
+        if (message.Curriculum.Any(e => e.RecordsIn is not null))
+        {
+            card.Append("\n## Training data\n\n");
+            card.Append("Per stage, as ingested: records read, kept after exact de-duplication and quality filters, dropped as duplicates, quarantined as malformed; and the tokens of the tokenized data the stage sampled from.\n\n");
+            card.Append("| Stage | Records read | Kept | Duplicates | Quarantined | Data tokens |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
+            foreach (var entry in message.Curriculum)
+            {
+                card.Append("| ").Append(Cell(entry.Stage))
+                    .Append(" | ").Append(Optional(entry.RecordsIn))
+                    .Append(" | ").Append(Optional(entry.RecordsOut))
+                    .Append(" | ").Append(Optional(entry.Duplicates))
+                    .Append(" | ").Append(Optional(entry.Quarantined))
+                    .Append(" | ").Append(Optional(entry.DataTokens))
+                    .Append(" |\n");
+            }
         }
 
         card.Append("\n## Evaluation\n\n");
@@ -113,9 +146,21 @@ internal static class ModelCard
             }
         }
 
+        card.Append("\n## Intended use and limitations\n\n")
+            .Append("A research checkpoint of a curriculum pretraining run: for studying pretraining, continued training and evaluation, not for deployment. ")
+            .Append("It is a base model (no instruction tuning, no safety tuning): it continues text, it does not follow instructions, and it will reproduce biases and errors of its training data. ")
+            .Append("Its knowledge is limited to the sources listed above; scores are on the held-out split of those same domains, so they say little about other text. ")
+            .Append("Check the license of each source before using the model's output.\n");
         card.Append("\n## Usage\n\n```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n")
             .Append("tokenizer = AutoTokenizer.from_pretrained(\"").Append(repo.ToString()).Append("\")\n")
-            .Append("model = AutoModelForCausalLM.from_pretrained(\"").Append(repo.ToString()).Append("\")\n```\n");
+            .Append("model = AutoModelForCausalLM.from_pretrained(\"").Append(repo.ToString()).Append("\")\n");
+        if (message.Target.StageBranches && !string.Equals(message.Stage, "main", StringComparison.OrdinalIgnoreCase))
+        {
+            card.Append("# the latest checkpoint of this stage: its branch\n")
+                .Append("model = AutoModelForCausalLM.from_pretrained(\"").Append(repo.ToString()).Append("\", revision=\"").Append(message.Stage).Append("\")\n");
+        }
+
+        card.Append("```\n");
         return card.ToString();
     }
 
@@ -140,6 +185,8 @@ internal static class ModelCard
         : double.IsPositiveInfinity(value) ? ".inf"
         : double.IsNegativeInfinity(value) ? "-.inf"
         : value.ToString("R", CultureInfo.InvariantCulture);
+
+    private static string Optional(long? value) => value is { } known ? Number(known) : "—";
 
     private static string Number(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 

@@ -1,12 +1,13 @@
 using System.Text.Json;
 using Jiniac.Contracts;
+using Jiniac.Publisher.Hub;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
 namespace Jiniac.Publisher;
 
-/// <summary>Writes the checkpoint as a revision of the local hub; the same (run, stage, step) again makes no new revision.</summary>
-public sealed class PublishModelConsumer(LocalHub hub, ILogger<PublishModelConsumer> logger) : IConsumer<PublishModel>
+/// <summary>Publishes the checkpoint as a hub commit through the Hub protocol; the same (run, stage, step) again makes no new commit.</summary>
+public sealed class PublishModelConsumer(HubPublisher hub, ILogger<PublishModelConsumer> logger) : IConsumer<PublishModel>
 {
     public async Task Consume(ConsumeContext<PublishModel> context)
     {
@@ -20,9 +21,9 @@ public sealed class PublishModelConsumer(LocalHub hub, ILogger<PublishModelConsu
         {
             throw;
         }
-        catch (Exception e) when (e is PublishException or IOException or ArgumentException or JsonException or InvalidOperationException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is PublishException or HubException or IOException or ArgumentException or JsonException or InvalidOperationException or UnauthorizedAccessException or FormatException)
         {
-            Log.Failed(logger, message.RunId, message.Stage, message.Step, e.Message, e is PublishException ? null : e);
+            Log.Failed(logger, message.RunId, message.Stage, message.Step, e.Message, e is PublishException or HubException ? null : e);
             await context.Publish(new PublishFailed { RunId = message.RunId, Stage = message.Stage, Step = message.Step, Reason = e.Message }, context.CancellationToken);
             return;
         }

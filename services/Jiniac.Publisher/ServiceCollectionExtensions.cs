@@ -1,7 +1,10 @@
 using Jiniac.Contracts;
 using Jiniac.Hosting;
+using Jiniac.Publisher.Hub;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Jiniac.Publisher;
 
@@ -13,10 +16,25 @@ public static class ServiceCollectionExtensions
         builder.Services.AddOptions<PublisherOptions>()
             .BindConfiguration(PublisherOptions.Section)
             .Validate(o => o.LockTimeout >= TimeSpan.Zero, "Publisher:LockTimeout must not be negative")
+            .Validate(o => o.HubMaxAttempts >= 1, "Publisher:HubMaxAttempts must be at least 1")
+            .Validate(o => o.LocalHubChunkSize is > 0 and <= int.MaxValue, "Publisher:LocalHubChunkSize must be between 1 byte and 2 GiB")
             .ValidateOnStart();
-        builder.Services.AddSingleton<LocalHub>();
-        // One at a time: a revision is written, then the index and refs/main move.
+        builder.Services.AddSingleton<ModelExporter>();
+        builder.Services.AddSingleton<LocalHubs>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LocalHubs>());
+        builder.Services.AddSingleton<HubPublisher>(sp => new HubPublisher(
+            sp.GetRequiredService<ModelExporter>(), sp.GetRequiredService<LocalHubs>(), HubHttp(sp.GetRequiredService<IOptions<PublisherOptions>>().Value),
+            sp.GetRequiredService<IOptions<PublisherOptions>>(), sp.GetRequiredService<StatePaths>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<HubPublisher>>()));
+        // One at a time: each publish reads main's head, commits on top of it and moves the stage's branch.
         builder.Services.BusRegistry().AddEndpoint(Queues.Publisher, 1, typeof(PublishModelConsumer));
         return builder;
     }
+
+    /// <summary>No redirects followed blindly and no default 100 s cap: a shard upload is one long request, bounded by HubRequestTimeout.</summary>
+    private static HttpClient HubHttp(PublisherOptions options) =>
+        new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AllowAutoRedirect = true })
+        {
+            Timeout = options.HubRequestTimeout,
+        };
 }

@@ -85,6 +85,15 @@ public sealed class EmbeddedPipelineTests : IDisposable
             {
                 Assert.True(File.Exists(Path.Combine(folder, file)), $"{file} missing in {folder}");
             }
+
+            // The published safetensors and config pass the independent check of the Llama layout.
+            var (layoutOk, _, layoutOutput) = await global::Jiniac.Publisher.Tests.LayoutCheck.RunAsync(folder);
+            Assert.True(layoutOk, layoutOutput);
+
+            // The card states each stage's data statistics, as the orchestrator counted them.
+            var card = File.ReadAllText(Path.Combine(folder, "README.md"));
+            Assert.Contains("## Training data", card);
+            Assert.Contains("| en | " + stages[0].GetProperty("ingest").GetProperty("recordsIn").GetInt64().ToString("N0", System.Globalization.CultureInfo.InvariantCulture) + " | ", card);
         }
 
         // The planted defects: the broken line is quarantined and the duplicate dropped, the run went on.
@@ -99,9 +108,16 @@ public sealed class EmbeddedPipelineTests : IDisposable
         var jaAfterJa = Result(stages[1], "pages");
         Assert.True(jaAfterJa < jaAfterEn, $"ja perplexity did not fall: {jaAfterEn} after en, {jaAfterJa} after ja");
 
-        // Each stage is one revision of the repository on disk.
-        var revisions = File.ReadAllLines(Path.Combine(state, "hub", "e2e", "tiny", "revisions.jsonl"));
-        Assert.Equal(2, revisions.Length);
+        // Each stage is one commit on main of the local hub (after the hub's initial commit), published through the
+        // Hub protocol, and the head of a branch named after the stage.
+        var repoDir = Path.Combine(state, "hub", "e2e", "tiny");
+        var revisions = File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl"));
+        Assert.Equal(3, revisions.Length);
+        foreach (var stage in stages)
+        {
+            var revision = Assert.Single(stage.GetProperty("published").EnumerateArray()).GetProperty("revision").GetString();
+            Assert.Equal(revision, File.ReadAllText(Path.Combine(repoDir, "refs", "heads", stage.GetProperty("name").GetString()!)));
+        }
 
         // 4. The journal tells the story, including the resume after the kill.
         var events = await Jiniac.RunAsync(_dir, TimeSpan.FromMinutes(2), "events", "tiny", "--json", "--state-dir", state);
@@ -121,7 +137,7 @@ public sealed class EmbeddedPipelineTests : IDisposable
         // 5. Running a finished pipeline again changes nothing.
         var again = await Jiniac.RunAsync(_dir, TimeSpan.FromMinutes(2), "run", pipeline, "--state-dir", state, "--plain");
         Assert.True(again.ExitCode == 0, again.ToString());
-        Assert.Equal(2, File.ReadAllLines(Path.Combine(state, "hub", "e2e", "tiny", "revisions.jsonl")).Length);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(state, "hub", "e2e", "tiny", "revisions.jsonl")).Length);
     }
 
     [Fact]

@@ -1,10 +1,13 @@
 using System.Buffers.Binary;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
+using Jiniac.Formats.HuggingFace;
+using Jiniac.Formats.Safetensors;
+using Jiniac.HubServer;
 using Jiniac.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 using YamlDotNet.Serialization;
 
 namespace Jiniac.Publisher.Tests;
@@ -15,11 +18,17 @@ public sealed class PublisherTests : IAsyncLifetime
     private const string TokenizerKey = "tokenizers/run-1/tokenizer.json";
     private const string EndOfText = "<|endoftext|>";
     private readonly TempFolder _temp = new();
+    private readonly CapturedLogs _logs = new();
     private ServiceHost _host = null!;
 
     public async Task InitializeAsync()
     {
-        _host = await ServiceHost.StartAsync(_temp.Path, new Dictionary<string, string?>(), b => b.AddPublisherService(), typeof(ModelPublished), typeof(PublishFailed));
+        _host = await ServiceHost.StartAsync(_temp.Path, new Dictionary<string, string?>(), b =>
+        {
+            b.AddPublisherService();
+            b.Logging.AddProvider(_logs);
+            b.Logging.SetMinimumLevel(LogLevel.Trace);
+        }, typeof(ModelPublished), typeof(PublishFailed));
         // A BPE tokenizer.json whose added token 2 is the end-of-document token (and the model's eos).
         var tokenizer = $$$"""
             {"version": "1.0", "truncation": null, "padding": null,
@@ -41,30 +50,51 @@ public sealed class PublisherTests : IAsyncLifetime
 
     private string Hub => Path.Combine(_temp.Path, "my-hub");
 
+    private const string TinyConfig = """
+        {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 4, "hidden_size": 2, "intermediate_size": 4,
+         "num_hidden_layers": 1, "num_attention_heads": 1, "num_key_value_heads": 1, "hidden_act": "silu", "max_position_embeddings": 64,
+         "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "tie_word_embeddings": false, "bos_token_id": 2, "eos_token_id": 2, "torch_dtype": "float32"}
+        """;
+
     /// <summary>A complete checkpoint as the trainer contract describes it: HF Llama safetensors + config, marked COMPLETE.</summary>
-    private string Checkpoint(long step)
+    private string Checkpoint(long step, string config = TinyConfig, IReadOnlyDictionary<string, string>? metadata = null, Func<string, bool>? keep = null, bool withLmHead = false, string? extra = null)
     {
-        var folder = Path.Combine(_temp.Path, "checkpoints", $"step_{step:D7}");
+        var folder = Path.Combine(_temp.Path, "checkpoints", $"step_{step:D7}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
-        var header = Encoding.UTF8.GetBytes("""{"model.embed_tokens.weight":{"dtype":"F32","shape":[4,2],"data_offsets":[0,32]},"model.norm.weight":{"dtype":"F32","shape":[2],"data_offsets":[32,40]},"__metadata__":{"format":"pt"}}""");
-        var bytes = new byte[8 + header.Length + 40];
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)header.Length);
-        header.CopyTo(bytes, 8);
-        for (var i = 0; i < 10; i++)
+        var llama = LlamaConfig.FromJson(config);
+        var tensors = LlamaLayout.Tensors(llama).Where(t => keep?.Invoke(t.Name) ?? true).ToList();
+        if (withLmHead && llama.TieWordEmbeddings)
         {
-            BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan(8 + header.Length + i * 4), step + i * 0.5f);
+            tensors.Add((LlamaLayout.LmHead, [llama.VocabSize, llama.HiddenSize]));
         }
 
-        File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), bytes);
-        File.WriteAllText(Path.Combine(folder, "config.json"), """
-            {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 4, "hidden_size": 2, "intermediate_size": 4,
-             "num_hidden_layers": 1, "num_attention_heads": 1, "num_key_value_heads": 1, "hidden_act": "silu", "max_position_embeddings": 64,
-             "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "tie_word_embeddings": false, "bos_token_id": 2, "eos_token_id": 2, "torch_dtype": "float32"}
-            """);
+        if (extra is not null)
+        {
+            tensors.Add((extra, [2]));
+        }
+
+        using (var writer = SafetensorsWriter.Create(Path.Combine(folder, "model.safetensors"), tensors.Select(t => new SafetensorsTensorSpec(t.Name, SafetensorsDType.F32, t.Shape)),
+            metadata ?? new Dictionary<string, string> { ["format"] = "pt" }))
+        {
+            var offset = 0;
+            foreach (var (name, shape) in tensors)
+            {
+                writer.WriteTensor(name, Values(step, offset, (int)shape.Aggregate(1L, (a, b) => a * b)));
+                offset += 1000;
+            }
+
+            writer.Complete();
+        }
+
+        File.WriteAllText(Path.Combine(folder, "config.json"), config);
         File.WriteAllText(Path.Combine(folder, "optimizer.safetensors"), "not published");
         File.WriteAllText(Path.Combine(folder, "COMPLETE"), "");
         return folder;
     }
+
+    /// <summary>Distinct values per tensor and step, some of which bfloat16 must round.</summary>
+    private static float[] Values(long step, int offset, int count) =>
+        [.. Enumerable.Range(0, count).Select(i => step + ((offset + i) * 0.5f) + (i * 0.0001234f))];
 
     private PublishModel Command(long step, string? hub, string repo = "jiniac/tiny-llama") => new()
     {
@@ -76,7 +106,11 @@ public sealed class PublisherTests : IAsyncLifetime
         Target = new PublishSpec { Repo = repo, HubDir = hub, License = "apache-2.0", Languages = ["en", "ja"] },
         Curriculum =
         [
-            new CurriculumEntry { Stage = "en-web", Sources = ["web-a", "web-b"], Tokens = 1_000_000, Steps = 489, FinalLoss = 3.25 },
+            new CurriculumEntry
+            {
+                Stage = "en-web", Sources = ["web-a", "web-b"], Tokens = 1_000_000, Steps = 489, FinalLoss = 3.25,
+                RecordsIn = 1000, RecordsOut = 990, Duplicates = 7, Quarantined = 3, DataTokens = 1_200_000,
+            },
             new CurriculumEntry { Stage = "ja-web", Sources = ["ja-wiki"], Tokens = 500_000, Steps = 245, FinalLoss = 3.5 },
         ],
         Evaluation =
@@ -107,7 +141,7 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.Equal("jiniac/tiny-llama", published.Repo);
         Assert.Equal(Path.Combine(repoDir, "revisions", published.Revision), published.Folder);
         Assert.Equal(
-            ["README.md", "config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"],
+            [".gitattributes", "README.md", "config.json", "generation_config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"],
             Directory.GetFiles(published.Folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
 
         Assert.Equal(File.ReadAllBytes(Path.Combine(command.CheckpointFolder, "model.safetensors")), File.ReadAllBytes(Path.Combine(published.Folder, "model.safetensors")));
@@ -133,15 +167,22 @@ public sealed class PublisherTests : IAsyncLifetime
         var special = Json(Path.Combine(published.Folder, "special_tokens_map.json"));
         Assert.Equal((EndOfText, EndOfText, EndOfText), (special.GetProperty("bos_token").GetString(), special.GetProperty("eos_token").GetString(), special.GetProperty("unk_token").GetString()));
 
-        // The revision id is the commit-like hash of the files, and main names it.
-        Assert.Equal(published.Revision, RevisionOf(published.Folder));
-        Assert.Equal(published.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "main")));
-        var line = Json(Path.Combine(repoDir, "revisions.jsonl"));
-        Assert.Equal(published.Revision, line.GetProperty("revision").GetString());
-        Assert.Equal(("run-1", "ja-web", 40L), (line.GetProperty("run").GetString(), line.GetProperty("stage").GetString(), line.GetProperty("step").GetInt64()));
-        Assert.Equal(command.CheckpointFolder, line.GetProperty("checkpoint").GetString());
-        Assert.True(line.TryGetProperty("created", out _));
-        Assert.Empty(Directory.GetDirectories(repoDir, ".tmp-*"));
+        // The revision is a commit of the local hub, made through the Hub protocol: main and the stage's branch name it.
+        Assert.Matches("^[0-9a-f]{40}$", published.Revision);
+        Assert.Equal(published.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "heads", "main")));
+        Assert.Equal(published.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "heads", "ja-web")));
+        var commits = File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(["initial commit", "Publish ja-web step 40"], commits.Select(c => c.GetProperty("summary").GetString()));
+        Assert.Equal(published.Revision, commits[1].GetProperty("commit").GetString());
+        Assert.Equal(commits[0].GetProperty("commit").GetString(), commits[1].GetProperty("parent").GetString());
+        var commit = Json(Path.Combine(repoDir, "commits", published.Revision + ".json"));
+        Assert.Contains("Jiniac-Checkpoint: run-1/ja-web/40", commit.GetProperty("description").GetString());
+        // The weights travelled by LFS and are stored once, by SHA-256.
+        var weights = commit.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("path").GetString() == "model.safetensors");
+        Assert.True(weights.GetProperty("lfs").GetBoolean());
+        Assert.True(File.Exists(Path.Combine(repoDir, "lfs", "objects", weights.GetProperty("sha256").GetString()!)));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(repoDir, "revisions"), ".tmp-*"));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(_host.Paths.Root, "publish", "jiniac", "tiny-llama")));
     }
 
     [Fact]
@@ -175,6 +216,12 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.Contains("| moby | 65,536 | 3.1000 | 22.20 | 1.1736 |", body);
         Assert.Contains("| ja-law | 30,000 | 3.9000 | 49.40 | 1.8752 |", body);
         Assert.Contains("run `run-1`", body);
+        Assert.Contains("from_pretrained(\"jiniac/tiny-llama\", revision=\"ja-web\")", body);
+        Assert.Contains("Training tokens so far: 1,500,000.", body);
+        Assert.Contains("## Intended use and limitations", body);
+        Assert.Contains("| en-web | 1,000 | 990 | 7 | 3 | 1,200,000 |", body);
+        Assert.Contains("| ja-web | — | — | — | — | — |", body);
+        Assert.Contains("Weights are float32 safetensors;", body);
     }
 
     [Fact]
@@ -187,8 +234,20 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.Equal(first.Revision, second.Revision);
         Assert.Equal(first.Folder, second.Folder);
         var repoDir = Path.Combine(Hub, "jiniac", "tiny-llama");
-        Assert.Single(Directory.GetDirectories(Path.Combine(repoDir, "revisions")));
-        Assert.Single(File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl")));
+        Assert.Equal(2, Directory.GetDirectories(Path.Combine(repoDir, "revisions")).Length);
+        Assert.Equal(2, File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl")).Length);
+    }
+
+    [Fact]
+    public async Task An_earlier_checkpoint_published_again_after_a_later_one_is_found_in_the_history_and_not_committed_twice()
+    {
+        var first = await PublishAsync<ModelPublished>(Command(40, Hub));
+        await PublishAsync<ModelPublished>(Command(80, Hub));
+        var again = await PublishAsync<ModelPublished>(Command(40, Hub));
+
+        Assert.False(again.Created);
+        Assert.Equal(first.Revision, again.Revision);
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(Hub, "jiniac", "tiny-llama", "revisions.jsonl")).Length);
     }
 
     [Fact]
@@ -200,11 +259,191 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.True(second.Created);
         Assert.NotEqual(first.Revision, second.Revision);
         var repoDir = Path.Combine(Hub, "jiniac", "tiny-llama");
-        Assert.Equal(2, Directory.GetDirectories(Path.Combine(repoDir, "revisions")).Length);
-        Assert.Equal(second.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "main")));
+        Assert.Equal(3, Directory.GetDirectories(Path.Combine(repoDir, "revisions")).Length);
+        Assert.Equal(second.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "heads", "main")));
+        Assert.Equal(second.Revision, File.ReadAllText(Path.Combine(repoDir, "refs", "heads", "ja-web")));
         var lines = File.ReadAllLines(Path.Combine(repoDir, "revisions.jsonl"));
-        Assert.Equal([first.Revision, second.Revision], lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("revision").GetString()));
-        Assert.True(Directory.Exists(first.Folder));
+        Assert.Equal([first.Revision, second.Revision], lines.Skip(1).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("commit").GetString()));
+        Assert.Equal(first.Revision, Json(Path.Combine(repoDir, "commits", second.Revision + ".json")).GetProperty("parent").GetString());
+        // The first revision's folder still holds its own weights.
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(first.Folder, "model.safetensors")), File.ReadAllBytes(Path.Combine(second.Folder, "model.safetensors")));
+    }
+
+    [Fact]
+    public async Task With_an_endpoint_and_a_token_file_it_publishes_to_that_hub_and_the_token_is_in_no_log_event_or_file()
+    {
+        const string secret = "hf_remote_secret_do_not_leak_4711";
+        // The token files live outside the state folder, which is searched for the token below.
+        using var secrets = new TempFolder();
+        var tokenFile = Path.Combine(secrets.Path, "token");
+        File.WriteAllText(tokenFile, secret + "\n");
+        await using var remote = await TestHubs.StartAsync(Path.Combine(_temp.Path, "remote"), secret, 16 * 1024);
+        var command = Command(40, hub: null);
+        command = command with { Target = command.Target with { Endpoint = remote.Endpoint.ToString(), TokenFile = tokenFile } };
+
+        var published = await PublishAsync<ModelPublished>(command);
+
+        Assert.True(published.Created);
+        Assert.Equal(published.Revision, remote.Store.Resolve("jiniac/tiny-llama", "main"));
+        Assert.Equal(published.Revision, remote.Store.Resolve("jiniac/tiny-llama", "ja-web"));
+        // Not the local hub: the export is kept under the state folder for whoever needs the files here.
+        Assert.Equal(Path.Combine(_host.Paths.Root, "publish", "jiniac", "tiny-llama", published.Revision), published.Folder);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(command.CheckpointFolder, "model.safetensors")), File.ReadAllBytes(Path.Combine(published.Folder, "model.safetensors")));
+        Assert.False(Directory.Exists(Path.Combine(_host.Paths.Hub, "jiniac")));
+
+        var wrong = Path.Combine(secrets.Path, "wrong");
+        File.WriteAllText(wrong, "hf_wrong_token_also_secret_0815");
+        var failed = await PublishAsync<PublishFailed>(Command(80, hub: null) with { Target = command.Target with { TokenFile = wrong } });
+        Assert.Contains("401", failed.Reason);
+
+        foreach (var token in new[] { secret, "hf_wrong_token_also_secret_0815" })
+        {
+            Assert.DoesNotContain(_logs.Lines, l => l.Contains(token, StringComparison.Ordinal));
+            Assert.DoesNotContain(_host.Events.All, e => JsonSerializer.Serialize(e, e.GetType()).Contains(token, StringComparison.Ordinal));
+            Assert.DoesNotContain(Directory.EnumerateFiles(_host.Paths.Root, "*", SearchOption.AllDirectories), f => File.ReadAllText(f).Contains(token, StringComparison.Ordinal));
+            Assert.DoesNotContain(Directory.EnumerateFiles(Path.Combine(_temp.Path, "remote"), "*", SearchOption.AllDirectories), f => File.ReadAllText(f).Contains(token, StringComparison.Ordinal));
+        }
+
+        Assert.Contains(_logs.Lines, l => l.Contains("Committed jiniac/tiny-llama", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task With_stage_branches_off_only_main_moves()
+    {
+        var command = Command(40, Hub);
+        var published = await PublishAsync<ModelPublished>(command with { Target = command.Target with { StageBranches = false } });
+
+        var heads = Path.Combine(Hub, "jiniac", "tiny-llama", "refs", "heads");
+        Assert.Equal(["main"], Directory.GetFiles(heads).Select(Path.GetFileName));
+        Assert.Equal(published.Revision, File.ReadAllText(Path.Combine(heads, "main")));
+        Assert.DoesNotContain("revision=", File.ReadAllText(Path.Combine(published.Folder, "README.md")));
+    }
+
+    [Fact]
+    public async Task A_missing_token_file_fails_the_publish_naming_the_file()
+    {
+        var command = Command(40, hub: null);
+        var missing = Path.Combine(_temp.Path, "no-such-token");
+        var failed = await PublishAsync<PublishFailed>(command with { Target = command.Target with { Endpoint = "http://127.0.0.1:9/", TokenFile = missing } });
+
+        Assert.Equal($"token file '{missing}' does not exist", failed.Reason);
+    }
+
+    [Fact]
+    public async Task The_independent_Python_check_passes_the_float32_folder_and_fails_a_broken_copy()
+    {
+        var published = await PublishAsync<ModelPublished>(Command(40, Hub));
+
+        var (ok, report, output) = await LayoutCheck.RunAsync(published.Folder);
+        Assert.True(ok, output);
+        Assert.Equal(("F32", 12, false), (report.GetProperty("dtype").GetString(), report.GetProperty("tensors").GetInt32(), report.GetProperty("tied").GetBoolean()));
+
+        var broken = Path.Combine(_temp.Path, "broken");
+        Directory.CreateDirectory(broken);
+        foreach (var file in Directory.GetFiles(published.Folder))
+        {
+            File.Copy(file, Path.Combine(broken, Path.GetFileName(file)));
+        }
+
+        File.WriteAllText(Path.Combine(broken, "config.json"), TinyConfig.Replace("\"intermediate_size\": 4", "\"intermediate_size\": 6", StringComparison.Ordinal));
+        var (brokenOk, brokenReport, _) = await LayoutCheck.RunAsync(broken);
+        Assert.False(brokenOk);
+        Assert.Contains(brokenReport.GetProperty("errors").EnumerateArray(), e => e.GetString()!.Contains("model.layers.0.mlp.gate_proj.weight is [4, 2], config makes it [6, 2]", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bfloat16_with_a_shard_limit_publishes_rounded_shards_with_an_index_and_passes_the_independent_check()
+    {
+        var command = Command(40, Hub);
+        command = command with { Target = command.Target with { DType = "bfloat16", MaxShardSize = 40 } };
+        var published = await PublishAsync<ModelPublished>(command);
+
+        var index = Json(Path.Combine(published.Folder, "model.safetensors.index.json"));
+        var map = index.GetProperty("weight_map").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        var shards = map.Values.Distinct().Order(StringComparer.Ordinal).ToList();
+        Assert.True(shards.Count > 2);
+        Assert.Equal(Enumerable.Range(1, shards.Count).Select(i => $"model-{i:D5}-of-{shards.Count:D5}.safetensors"), shards);
+        Assert.False(File.Exists(Path.Combine(published.Folder, "model.safetensors")));
+        Assert.Equal("bfloat16", Json(Path.Combine(published.Folder, "config.json")).GetProperty("torch_dtype").GetString());
+
+        // Every value is float32 → bfloat16 rounded to nearest even, as torch does, in the order the config makes.
+        using var source = SafetensorsReader.Open(Path.Combine(command.CheckpointFolder, "model.safetensors"));
+        long total = 0;
+        foreach (var (name, file) in map)
+        {
+            using var shard = SafetensorsReader.Open(Path.Combine(published.Folder, file));
+            var info = shard.GetTensor(name);
+            Assert.Equal(SafetensorsDType.BF16, info.DType);
+            var expected = source.ReadFloat32(name).Select(BFloat16.FromSingle).ToArray();
+            Assert.Equal(expected, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(shard.GetBytes(name)).ToArray());
+            total += info.ByteLength;
+        }
+
+        Assert.Equal(total, index.GetProperty("metadata").GetProperty("total_size").GetInt64());
+        var (ok, report, output) = await LayoutCheck.RunAsync(published.Folder);
+        Assert.True(ok, output);
+        Assert.Equal("BF16", report.GetProperty("dtype").GetString());
+        Assert.Contains("in " + shards.Count + " shards", File.ReadAllText(Path.Combine(published.Folder, "README.md")));
+    }
+
+    [Fact]
+    public async Task Tied_embeddings_publish_no_lm_head()
+    {
+        var tied = TinyConfig.Replace("\"tie_word_embeddings\": false", "\"tie_word_embeddings\": true", StringComparison.Ordinal);
+        var command = Command(40, Hub) with { CheckpointFolder = Checkpoint(40, tied, withLmHead: true) };
+        var published = await PublishAsync<ModelPublished>(command);
+
+        using var weights = SafetensorsReader.Open(Path.Combine(published.Folder, "model.safetensors"));
+        Assert.False(weights.TryGetTensor(LlamaLayout.LmHead, out _));
+        Assert.True(weights.TryGetTensor(LlamaLayout.Embeddings, out _));
+        var (ok, report, output) = await LayoutCheck.RunAsync(published.Folder);
+        Assert.True(ok, output);
+        Assert.True(report.GetProperty("tied").GetBoolean());
+    }
+
+    [Fact]
+    public async Task An_interleaved_RoPE_checkpoint_has_its_q_and_k_rows_permuted_into_rotate_half_order()
+    {
+        // hidden 8, 2 heads of 4, 1 key/value head: q has 8 rows, k 4.
+        var config = TinyConfig.Replace("\"hidden_size\": 2", "\"hidden_size\": 8", StringComparison.Ordinal).Replace("\"num_attention_heads\": 1", "\"num_attention_heads\": 2", StringComparison.Ordinal);
+        var checkpoint = Checkpoint(40, config, new Dictionary<string, string> { ["format"] = "pt", [ModelExporter.RopeLayoutKey] = "interleaved" });
+        var published = await PublishAsync<ModelPublished>(Command(40, Hub) with { CheckpointFolder = checkpoint });
+
+        using var before = SafetensorsReader.Open(Path.Combine(checkpoint, "model.safetensors"));
+        using var after = SafetensorsReader.Open(Path.Combine(published.Folder, "model.safetensors"));
+        foreach (var (name, heads) in new[] { ("model.layers.0.self_attn.q_proj.weight", 2), ("model.layers.0.self_attn.k_proj.weight", 1) })
+        {
+            var old = before.ReadFloat32(name);
+            var permuted = after.ReadFloat32(name);
+            // Per head of 4 rows, interleaved pairs (0,1),(2,3) become halves: new rows [0, 1, 2, 3] are old rows [0, 2, 1, 3].
+            int[] order = [0, 2, 1, 3];
+            for (var h = 0; h < heads; h++)
+            {
+                for (var row = 0; row < 4; row++)
+                {
+                    Assert.Equal(old.AsSpan(((h * 4) + order[row]) * 8, 8).ToArray(), permuted.AsSpan(((h * 4) + row) * 8, 8).ToArray());
+                }
+            }
+        }
+
+        Assert.Equal(before.ReadFloat32("model.layers.0.self_attn.v_proj.weight"), after.ReadFloat32("model.layers.0.self_attn.v_proj.weight"));
+        Assert.False(after.Metadata.ContainsKey(ModelExporter.RopeLayoutKey));
+    }
+
+    [Fact]
+    public async Task A_checkpoint_missing_a_tensor_or_with_one_of_the_wrong_shape_or_an_extra_one_fails_naming_it()
+    {
+        var missing = await PublishAsync<PublishFailed>(Command(40, Hub) with { CheckpointFolder = Checkpoint(40, keep: n => n != "model.layers.0.mlp.up_proj.weight") });
+        Assert.Contains("model.layers.0.mlp.up_proj.weight", missing.Reason);
+
+        var wide = TinyConfig.Replace("\"vocab_size\": 4", "\"vocab_size\": 5", StringComparison.Ordinal);
+        var checkpoint = Checkpoint(41);
+        File.WriteAllText(Path.Combine(checkpoint, "config.json"), wide);
+        var shape = await PublishAsync<PublishFailed>(Command(41, Hub) with { CheckpointFolder = checkpoint });
+        Assert.Equal("model.embed_tokens.weight is [4, 2], config.json makes it [5, 2]", shape.Reason);
+
+        var extra = await PublishAsync<PublishFailed>(Command(42, Hub) with { CheckpointFolder = Checkpoint(42, extra: "model.layers.0.self_attn.rotary_emb.inv_freq") });
+        Assert.Equal("the checkpoint has tensors a LlamaForCausalLM does not: model.layers.0.self_attn.rotary_emb.inv_freq", extra.Reason);
     }
 
     [Theory]
@@ -232,17 +471,5 @@ public sealed class PublisherTests : IAsyncLifetime
 
         Assert.Contains("not complete", failed.Reason);
         Assert.False(Directory.Exists(Path.Combine(Hub, "jiniac", "tiny-llama", "revisions")));
-    }
-
-    /// <summary>SHA-256 over "sha256  path" lines sorted by path (sha256sum's own format), first 40 hex digits.</summary>
-    private static string RevisionOf(string folder)
-    {
-        var listing = new StringBuilder();
-        foreach (var file in Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal))
-        {
-            listing.Append(Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(folder, file!))))).Append("  ").Append(file).Append('\n');
-        }
-
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(listing.ToString())))[..40];
     }
 }

@@ -2,11 +2,14 @@ using Jiniac.Bench;
 
 return args.Length > 0 && args[0] == "tokenize"
     ? TokenizeBench.Run(args.AsSpan(1), Console.Out, Console.Error)
-    : Usage(Console.Error);
+    : args.Length > 0 && args[0] == "hub"
+        ? await HubUploadBench.RunAsync(args.AsMemory(1), Console.Out, Console.Error)
+        : Usage(Console.Error);
 
 static int Usage(TextWriter error)
 {
     error.WriteLine("usage: jiniac-bench tokenize --tokenizer FILE --text FILE [--threads 1|N|all] [--seconds S]");
     error.WriteLine("                             [--split paragraphs|lines] [--ids-out FILE] [--also-no-cache]");
+    error.WriteLine("       jiniac-bench hub [--size-mb 256] [--chunk-mb 16] [--dir DIR]");
     return 2;
 }

@@ -20,6 +20,8 @@ namespace Jiniac.Cli
               jiniac cancel RUN [--reason TEXT] [--state-dir DIR]
               jiniac tokenize --tokenizer FILE --input PATH... --output-prefix PREFIX
                               [--workers N] [--json-key text] [--append-eod]
+              jiniac hub serve [--dir DIR] [--port N] [--token-file FILE] [--state-dir DIR]
+                  Serve a hub folder (default: the state dir's hub/) on loopback with the Hub's API.
 
             --state-dir defaults to ./.jiniac. Exit codes: 0 ok, 1 the run failed or was cancelled, 2 bad input.
             """;
@@ -56,6 +58,7 @@ namespace Jiniac.Cli
                     "replay" => await OperatorCommands.ReplayAsync(new CliArgs(rest, new HashSet<string>())),
                     "cancel" => await OperatorCommands.CancelAsync(new CliArgs(rest, new HashSet<string>())),
                     "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "append-eod" })),
+                    "hub" => await HubCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
                     _ => throw new CliException($"unknown command '{args[0]}'\n\n{Usage}"),
                 };
             }

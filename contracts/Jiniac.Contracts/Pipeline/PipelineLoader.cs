@@ -451,8 +451,63 @@ public static class PipelineLoader
                 languages = codes;
             }
 
+            var hub = ReadPublishHub(section, defaults);
             section.Finish();
-            return new PublishSpec { Repo = repo, HubDir = resolvedHub, License = license, Languages = languages };
+            return hub with { Repo = repo, HubDir = resolvedHub, License = license, Languages = languages };
+        }
+
+        /// <summary>The Hub protocol and export keys of publish: endpoint, token_file, dtype, max_shard_size, stage_branches.</summary>
+        private PublishSpec ReadPublishHub(YamlSection section, PublishSpec defaults)
+        {
+            var endpoint = section.String("endpoint");
+            if (endpoint is not null)
+            {
+                var valid = Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+                    && string.IsNullOrEmpty(uri.UserInfo) && string.IsNullOrEmpty(uri.Query) && string.IsNullOrEmpty(uri.Fragment);
+                section.Check("endpoint", valid, $"'{endpoint}' is not an http(s) URL without user info, query or fragment (such as https://huggingface.co)");
+            }
+
+            var tokenText = section.String("token_file");
+            var tokenFile = tokenText is null ? null : ResolvePath(section, "token_file", tokenText);
+            if (tokenFile is not null)
+            {
+                section.Check("token_file", File.Exists(tokenFile), $"token file '{tokenFile}' does not exist");
+            }
+
+            var dtype = section.String("dtype") ?? defaults.DType;
+            section.Check("dtype", dtype is "float32" or "bfloat16", $"'{dtype}' is not a published dtype: float32 or bfloat16");
+            var shardText = section.String("max_shard_size");
+            var maxShard = defaults.MaxShardSize;
+            if (shardText is not null)
+            {
+                var parsed = ParseByteSize(shardText);
+                section.Check("max_shard_size", parsed is > 0, $"'{shardText}' is not a size such as 5GB, 500MB, 2GiB or 1000000 (bytes)");
+                maxShard = parsed ?? maxShard;
+            }
+
+            var branches = section.Bool("stage_branches", defaults.StageBranches);
+            return defaults with { Endpoint = endpoint, TokenFile = tokenFile, DType = dtype, MaxShardSize = maxShard, StageBranches = branches };
+        }
+
+        /// <summary>huggingface_hub's convert_file_size_to_int: KB/MB/GB are powers of 10, KiB/MiB/GiB powers of 2; a bare number is bytes.</summary>
+        private static long? ParseByteSize(string text)
+        {
+            var units = new (string Suffix, long Factor)[] { ("GiB", 1L << 30), ("MiB", 1L << 20), ("KiB", 1L << 10), ("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1_000), ("B", 1) };
+            var trimmed = text.Trim();
+            long factor = 1;
+            foreach (var (suffix, value) in units)
+            {
+                if (trimmed.EndsWith(suffix, StringComparison.Ordinal))
+                {
+                    trimmed = trimmed[..^suffix.Length].TrimEnd();
+                    factor = value;
+                    break;
+                }
+            }
+
+            return long.TryParse(trimmed, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number <= long.MaxValue / factor
+                ? number * factor
+                : null;
         }
 
         private List<StageSpec> ReadStages(YamlSection root)

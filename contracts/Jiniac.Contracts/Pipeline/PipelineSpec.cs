@@ -89,6 +89,16 @@ public sealed record PublishSpec
     public string? HubDir { get; init; }
     public string License { get; init; } = "apache-2.0";
     public IReadOnlyList<string> Languages { get; init; } = [];
+    /// <summary>The hub's base URL (Hub protocol); null = the local hub the publisher serves over HubDir.</summary>
+    public string? Endpoint { get; init; }
+    /// <summary>A file holding the hub token; null = $HF_TOKEN (the token itself never travels in a message).</summary>
+    public string? TokenFile { get; init; }
+    /// <summary>The published weights' dtype: "float32" or "bfloat16".</summary>
+    public string DType { get; init; } = "float32";
+    /// <summary>Weights above this many bytes are split into model-0000i-of-0000N.safetensors shards with an index (HF's max_shard_size).</summary>
+    public long MaxShardSize { get; init; } = 5_000_000_000;
+    /// <summary>Each stage's latest published commit is also the head of a branch named after the stage.</summary>
+    public bool StageBranches { get; init; } = true;
 }
 
 public sealed record StageSpec

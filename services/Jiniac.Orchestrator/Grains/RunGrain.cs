@@ -282,6 +282,11 @@ public sealed class RunGrain(
                 Tokens = view.TokensTrained,
                 Steps = view.Step,
                 FinalLoss = view.Final?.Loss,
+                RecordsIn = view.RecordsIn,
+                RecordsOut = view.RecordsOut,
+                Duplicates = view.Duplicates,
+                Quarantined = view.Quarantined,
+                DataTokens = view.Data.Sum(d => d.Tokens),
             });
         }
 

@@ -31,6 +31,7 @@ public sealed class PipelineReferenceTests
             spec.Training.MinLearningRate, spec.Training.WarmupSteps, spec.Training.CheckpointInterval));
         Assert.Equal(new EvaluationSpec { EveryNCheckpoints = 2, MaxTokensPerDomain = 64_000 }, spec.Evaluation);
         Assert.Equal("jiniac/tiny-en-ja", spec.Publish!.Repo);
+        Assert.Equal(("bfloat16", 2_000_000_000L, null, true), (spec.Publish.DType, spec.Publish.MaxShardSize, spec.Publish.Endpoint, spec.Publish.StageBranches));
 
         Assert.Equal(["en-prose", "ja-web", "ja-docs"], spec.Stages.Select(s => s.Name));
         Assert.Equal([20_000_000L, 10_000_000L, 5_000_000L], spec.Stages.Select(s => s.TokenBudget));
