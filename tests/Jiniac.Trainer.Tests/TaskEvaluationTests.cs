@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Jiniac.Tests.Models;
 
 namespace Jiniac.Trainer.Tests;
 
@@ -165,6 +166,7 @@ public sealed class TaskEvaluationTests : IDisposable
     {
         var generation = new Dictionary<string, object?>
         {
+            ["name"] = "gen",
             ["prompts"] = new[] { "日本の", "abc" },
             ["max_new_tokens"] = 24,
             ["greedy"] = true,
@@ -180,6 +182,7 @@ public sealed class TaskEvaluationTests : IDisposable
         var a = first.GetProperty("generations").EnumerateArray().ToList();
         var b = again.GetProperty("generations").EnumerateArray().ToList();
         Assert.Equal(6, a.Count);
+        Assert.All(a, g => Assert.Equal("gen", g.GetProperty("name").GetString()));
         Assert.Equal(a.Select(g => g.GetProperty("text").GetString()), b.Select(g => g.GetProperty("text").GetString()));
 
         foreach (var g in a.Where(g => g.GetProperty("mode").GetString() == "greedy"))
@@ -291,7 +294,7 @@ public sealed class TaskEvaluationTests : IDisposable
         ["threads"] = 1,
         ["tokenizer"] = _model.TokenizerPath,
         ["tasks"] = tasks,
-        ["generation"] = generation,
+        ["generations"] = generation is null ? Array.Empty<object>() : new[] { generation },
     };
 
     private async Task<(JsonElement Results, string Folder)> EvaluateAsync(string name, object[] tasks, object? generation = null)

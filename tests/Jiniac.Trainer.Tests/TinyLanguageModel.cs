@@ -3,7 +3,7 @@ using System.Text.Json;
 using Jiniac.Formats.HuggingFace;
 using Jiniac.Formats.Safetensors;
 
-namespace Jiniac.Trainer.Tests;
+namespace Jiniac.Tests.Models;
 
 /// <summary>
 /// A one-layer Llama with random weights over a byte-level tokenizer without merges (token id = UTF-8 byte,

@@ -36,12 +36,12 @@ public sealed class EvaluateCommand(EvalJob job, ILogger logger)
 {
     public int Run()
     {
-        if (job.ContextLength < 2 || job.BatchSize <= 0 || (job.Sets.Count == 0 && job.Tasks.Count == 0 && job.Generation is null))
+        if (job.ContextLength < 2 || job.BatchSize <= 0 || (job.Sets.Count == 0 && job.Tasks.Count == 0 && job.Generations.Count == 0))
         {
             throw new InvalidDataException("context_length must be ≥ 2, batch_size > 0 and at least one set, task or generation given");
         }
 
-        if ((job.Tasks.Count > 0 || job.Generation is not null) && string.IsNullOrEmpty(job.Tokenizer))
+        if ((job.Tasks.Count > 0 || job.Generations.Count > 0) && string.IsNullOrEmpty(job.Tokenizer))
         {
             throw new InvalidDataException("tasks and generation need \"tokenizer\" (the model's tokenizer.json)");
         }
@@ -66,7 +66,7 @@ public sealed class EvaluateCommand(EvalJob job, ILogger logger)
         Directory.CreateDirectory(folder);
         var tasks = new List<TaskResult>(job.Tasks.Count);
         List<GenerationResult> generations = [];
-        if (job.Tasks.Count > 0 || job.Generation is not null)
+        if (job.Tasks.Count > 0 || job.Generations.Count > 0)
         {
             var runner = new TaskRunner(new ModelScorer(model, BpeTokenizer.FromFile(job.Tokenizer!)), logger);
             foreach (var task in job.Tasks)
@@ -74,9 +74,9 @@ public sealed class EvaluateCommand(EvalJob job, ILogger logger)
                 tasks.Add(runner.Run(task, folder));
             }
 
-            if (job.Generation is { } generation)
+            foreach (var generation in job.Generations)
             {
-                generations = runner.Generate(generation);
+                generations.AddRange(runner.Generate(generation));
             }
         }
 

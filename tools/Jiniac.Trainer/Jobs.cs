@@ -139,7 +139,7 @@ public sealed record EvalJob
     public string? Tokenizer { get; init; }
     /// <summary>Benchmark files scored by log-likelihood or generation (docs/trainer-contract.md).</summary>
     public IReadOnlyList<Evaluation.TaskJob> Tasks { get; init; } = [];
-    public Evaluation.GenerationJob? Generation { get; init; }
+    public IReadOnlyList<Evaluation.GenerationJob> Generations { get; init; } = [];
 }
 
 public sealed record EvalSet

@@ -25,6 +25,8 @@ public sealed record TaskJob
 /// <summary>Generation samples: each prompt continued greedily and/or by nucleus sampling.</summary>
 public sealed record GenerationJob
 {
+    /// <summary>Reported with each sample (the suite that asked for them).</summary>
+    public string Name { get; init; } = "";
     public required IReadOnlyList<string> Prompts { get; init; }
     public int MaxNewTokens { get; init; } = 32;
     /// <summary>Also continue each prompt greedily.</summary>
@@ -54,6 +56,7 @@ public sealed record TaskResult
 
 public sealed record GenerationResult
 {
+    public required string Name { get; init; }
     public required string Prompt { get; init; }
     /// <summary>greedy | sample</summary>
     public required string Mode { get; init; }

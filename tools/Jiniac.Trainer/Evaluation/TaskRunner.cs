@@ -149,7 +149,7 @@ public sealed class TaskRunner(ModelScorer scorer, ILogger logger)
         var (text, tokens) = scorer.Generate(prompt, job.MaxNewTokens, job.RepetitionPenalty, job.Temperature, job.TopP, random, []);
         var rate = TaskMetrics.RepetitionRate(tokens, job.Ngram);
         EvaluationLog.Generated(logger, mode, tokens.Length, rate);
-        return new GenerationResult { Prompt = prompt, Mode = mode, Index = index, Text = text, Tokens = tokens.Length, RepetitionRate = rate };
+        return new GenerationResult { Name = job.Name, Prompt = prompt, Mode = mode, Index = index, Text = text, Tokens = tokens.Length, RepetitionRate = rate };
     }
 
     /// <summary>The shots of document <paramref name="docIndex"/>: a draw without replacement keyed by (seed, document), so a limit or a reordering of other documents does not change them.</summary>
