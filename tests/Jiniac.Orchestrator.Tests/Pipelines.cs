@@ -125,10 +125,10 @@ public static class Drive
         Eventually.Until(() => host.Run(runId).GetViewAsync(), v => v is not null && condition(v), $"{runId} {what}");
 
     /// <summary>Submits the two-stage pipeline and answers every command until "en" trains and "ja" is preparing.</summary>
-    public static async Task<RunShards> ToFirstStageTrainingAsync(OrchestratorHost host, string runId)
+    public static async Task<RunShards> ToFirstStageTrainingAsync(OrchestratorHost host, string runId, PipelineSpec? spec = null)
     {
         var shards = new RunShards(runId);
-        var submitted = await host.Run(runId).SubmitAsync(Pipelines.TwoStages(runId));
+        var submitted = await host.Run(runId).SubmitAsync(spec ?? Pipelines.TwoStages(runId));
         Assert.Null(submitted.Error);
         await host.Commands.WaitForAsync<IngestSource>(c => c.RunId == runId && c.Stage == "en", 2);
         await host.Publish(shards.SourceIngested("en", "stories", shards.StoriesTrain1, shards.StoriesTrain2, shards.StoriesEval));
