@@ -335,6 +335,15 @@ public sealed class RunGrain(
                         await Stage(c + 1).PrepareAsync(ContextFor(c + 1));
                     }
 
+                    // Without gates nothing can hold this stage once its final checkpoint exists: the next stage
+                    // trains from it while this one is evaluated and published. With gates, it waits for their verdict.
+                    if (S.Stages[c] is StageStatus.Evaluating or StageStatus.Publishing && Spec.Evaluation.Gates.Count == 0
+                        && c + 1 < S.Stages.Count && S.Stages[c + 1] == StageStatus.Ready
+                        && (await Stage(c).GetViewAsync()).Final is { } final)
+                    {
+                        await Stage(c + 1).StartTrainingAsync(final.Folder);
+                    }
+
                     return;
                 case StageStatus.Preparing:
                     return;

@@ -31,6 +31,24 @@ public sealed class PipelineEvaluationSuitesTests
     }
 
     [Fact]
+    public void The_quickstart_pipeline_loads_with_its_light_suite_on_the_shipped_set()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(dir!.FullName, "Jiniac.Platform.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        var spec = PipelineLoader.Load(Path.Combine(dir.FullName, "examples", "quickstart", "pipeline.yaml"));
+        var suite = Assert.Single(spec.Evaluation.Suites);
+        Assert.Equal(new CheckpointPolicy(), suite.When);
+        var task = Assert.Single(suite.Tasks);
+        Assert.Equal((Path.Combine(dir.FullName, "examples", "eval", "ja-man-mc", "test.jsonl"), 100), (task.Path, task.Limit));
+        Assert.Equal(3, suite.Generation!.Prompts.Count);
+        Assert.Empty(spec.Evaluation.Gates);
+    }
+
+    [Fact]
     public void Bad_suite_and_gate_keys_are_refused_with_their_lines()
     {
         using var folder = Folder();
