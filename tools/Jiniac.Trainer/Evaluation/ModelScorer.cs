@@ -44,54 +44,79 @@ public sealed class ModelScorer(LlamaForCausalLM model, BpeTokenizer tokenizer)
     /// Sum of log p(continuation token | everything before it) and whether each was the argmax (is_greedy).
     /// The input is (context + continuation)[-(max_length + 1):][:-1], as the harness truncates it.
     /// </summary>
-    public (double LogLikelihood, bool IsGreedy) LogLikelihood(string context, string continuation)
+    public (double LogLikelihood, bool IsGreedy) LogLikelihood(string context, string continuation) => LogLikelihoods(context, [continuation])[0];
+
+    /// <summary>
+    /// <see cref="LogLikelihood"/> of each continuation of one context, in one forward pass: the rows are
+    /// right-padded, and causal attention keeps the padding out of every scored position.
+    /// </summary>
+    public (double LogLikelihood, bool IsGreedy)[] LogLikelihoods(string context, IReadOnlyList<string> continuations)
     {
-        var (ctx, cont) = EncodePair(context, continuation);
-        if (cont.Length == 0)
+        var n = continuations.Count;
+        var inputs = new long[n][];
+        var targets = new int[n][];
+        var width = 1;
+        for (var i = 0; i < n; i++)
         {
-            return (0, true);
-        }
-
-        var all = new long[ctx.Length + cont.Length];
-        for (var i = 0; i < ctx.Length; i++)
-        {
-            all[i] = ctx[i];
-        }
-
-        for (var i = 0; i < cont.Length; i++)
-        {
-            all[ctx.Length + i] = cont[i];
-        }
-
-        var start = Math.Max(0, all.Length - (MaxLength + 1));
-        var input = all.AsSpan(start, all.Length - start - 1).ToArray();
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var logits = model.Forward(tensor(input, [1, input.Length]));
-        var count = Math.Min(cont.Length, input.Length);
-        var logProbs = logits[0].narrow(0, input.Length - count, count).log_softmax(-1).contiguous();
-        var values = MemoryMarshal.Cast<byte, float>(logProbs.bytes);
-        var vocab = model.Config.VocabSize;
-        double sum = 0;
-        var greedy = true;
-        for (var t = 0; t < count; t++)
-        {
-            var row = values.Slice(t * vocab, vocab);
-            var target = cont[cont.Length - count + t];
-            sum += row[target];
-            var argmax = 0;
-            for (var v = 1; v < vocab; v++)
+            var (ctx, cont) = EncodePair(context, continuations[i]);
+            var all = new long[ctx.Length + cont.Length];
+            for (var j = 0; j < ctx.Length; j++)
             {
-                if (row[v] > row[argmax])
-                {
-                    argmax = v;
-                }
+                all[j] = ctx[j];
             }
 
-            greedy &= argmax == target;
+            for (var j = 0; j < cont.Length; j++)
+            {
+                all[ctx.Length + j] = cont[j];
+            }
+
+            var start = Math.Max(0, all.Length - (MaxLength + 1));
+            inputs[i] = all.AsSpan(start, Math.Max(0, all.Length - start - 1)).ToArray();
+            // Scored: the continuation's tokens that still have a position in the truncated input.
+            targets[i] = cont[Math.Max(0, cont.Length - inputs[i].Length)..];
+            width = Math.Max(width, inputs[i].Length);
         }
 
-        return (sum, greedy);
+        var batch = new long[n * width];
+        Array.Fill(batch, _eot);
+        for (var i = 0; i < n; i++)
+        {
+            inputs[i].CopyTo(batch, i * width);
+        }
+
+        var results = new (double, bool)[n];
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var logProbs = model.Forward(tensor(batch, [n, width])).log_softmax(-1).contiguous();
+        var values = MemoryMarshal.Cast<byte, float>(logProbs.bytes);
+        var vocab = model.Config.VocabSize;
+        for (var i = 0; i < n; i++)
+        {
+            var count = targets[i].Length;
+            double sum = 0;
+            var greedy = true;
+            for (var t = 0; t < count; t++)
+            {
+                var position = inputs[i].Length - count + t;
+                var row = values.Slice(((i * width) + position) * vocab, vocab);
+                var target = targets[i][t];
+                sum += row[target];
+                var argmax = 0;
+                for (var v = 1; v < vocab; v++)
+                {
+                    if (row[v] > row[argmax])
+                    {
+                        argmax = v;
+                    }
+                }
+
+                greedy &= argmax == target;
+            }
+
+            results[i] = (sum, greedy);
+        }
+
+        return results;
     }
 
     /// <summary>

@@ -71,11 +71,12 @@ public sealed class TaskRunner(ModelScorer scorer, ILogger logger)
             {
                 var doc = docs[i];
                 var context = TaskFormats.FewshotContext(task.Format, Shots(task, shotPool, i), doc);
-                var lls = new double[doc.Choices.Count];
-                var greedy = new bool[doc.Choices.Count];
-                for (var c = 0; c < doc.Choices.Count; c++)
+                var scored = scorer.LogLikelihoods(context, doc.Choices);
+                var lls = new double[scored.Length];
+                var greedy = new bool[scored.Length];
+                for (var c = 0; c < scored.Length; c++)
                 {
-                    (lls[c], greedy[c]) = scorer.LogLikelihood(context, doc.Choices[c]);
+                    (lls[c], greedy[c]) = scored[c];
                 }
 
                 var (pred, predNorm, predBytes) = TaskMetrics.Predict(lls, doc.Choices);
