@@ -102,4 +102,6 @@ public sealed record PublishModel
     public required IReadOnlyList<CurriculumEntry> Curriculum { get; init; }
     /// <summary>Evaluation results of this checkpoint, for the model card's table.</summary>
     public required IReadOnlyList<DomainEvaluation> Evaluation { get; init; }
+    /// <summary>Every named metric of this checkpoint's evaluation (suites, harnesses), for the model card's model-index.</summary>
+    public IReadOnlyList<EvaluationMetric> Metrics { get; init; } = [];
 }

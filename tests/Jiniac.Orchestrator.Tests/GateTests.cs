@@ -94,7 +94,8 @@ public sealed class GateTests(OrchestratorHostFixture fixture) : IClassFixture<O
         Assert.Contains("only a stage held by a gate can be approved", notGated.Status.Detail);
         var approved = await client.ApproveStageAsync(new ApproveStageRequest { RunId = run, Stage = "en", Reason = "tiny model, accuracy not expected yet" });
         Assert.Equal("Publishing", approved.Status);
-        Assert.Single(await c.WaitForAsync<PublishModel>(x => x.RunId == run && x.Stage == "en"));
+        var publish = Assert.Single(await c.WaitForAsync<PublishModel>(x => x.RunId == run && x.Stage == "en"));
+        Assert.Equal(0.3, publish.Metrics.Single(m => m.Name == "mc/t/acc").Value); // for the model card's model-index
         entries = await journal.ReadAsync(0, 10_000);
         Assert.Contains(entries, e => e.Type == "GateApproved" && e.Json.Contains("tiny model, accuracy not expected yet", StringComparison.Ordinal));
         await Host.Publish(new ModelPublished { RunId = run, Stage = "en", Step = 10, Repo = "test/tiny", Revision = "rev-en", Folder = "/hub/rev-en", Created = true });

@@ -165,6 +165,7 @@ internal static class RunViewRenderer
         "Failed" => "[red]Failed[/]",
         "Cancelled" => "[yellow]Cancelled[/]",
         "Training" => "[blue]Training[/]",
+        "Gated" => "[yellow]Gated (jiniac approve)[/]",
         _ => Markup.Escape(status),
     };
 }

@@ -833,6 +833,7 @@ public sealed class StageGrain(
             Target = target,
             Curriculum = curriculum,
             Evaluation = S.Evaluations.TryGetValue(final.Step, out var results) ? results : [],
+            Metrics = S.Metrics.TryGetValue(final.Step, out var metrics) ? metrics : [],
         }, default);
     }
 
