@@ -92,6 +92,14 @@ public sealed class GatedPipelineTests : IDisposable
             Assert.All(samples, g => Assert.Equal("The ship", g.GetProperty("prompt").GetString()));
         }
 
+        // The plain status shows the suite's metrics and samples beside the held-out table.
+        var plain = await Jiniac.RunAsync(_dir, TimeSpan.FromMinutes(2), "status", "gated", "--state-dir", state);
+        Assert.True(plain.ExitCode == 0, plain.ToString());
+        Assert.Contains("benchmark suites", plain.Stdout);
+        Assert.Contains("mc/man/acc_norm", plain.Stdout);
+        Assert.Contains("generation samples", plain.Stdout);
+        Assert.DoesNotContain("_stderr", plain.Stdout);
+
         var events = await Jiniac.RunAsync(_dir, TimeSpan.FromMinutes(2), "events", "gated", "--json", "--state-dir", state);
         var types = events.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("type").GetString()).ToList();
         Assert.Equal(2, types.Count(t => t == "StageGated"));
