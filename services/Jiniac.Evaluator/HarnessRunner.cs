@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting;
@@ -12,9 +13,10 @@ namespace Jiniac.Evaluator;
 /// group) at its timeout. A non-zero exit, a timeout or a missing results file is an
 /// <see cref="EvaluationException"/> quoting the log's tail, so the stage fails with the reason instead of waiting.
 /// </summary>
-internal static class HarnessRunner
+internal static partial class HarnessRunner
 {
     public const string LogFile = "harness.log";
+    private const int SigKill = 9;
 
     public static async Task<List<(string Name, double Value)>> RunAsync(
         HarnessSpec harness, string suite, string modelDir, string tokenizer, string workDir, int tailLines, CancellationToken cancellationToken)
@@ -76,15 +78,10 @@ internal static class HarnessRunner
 
     private static void KillGroup(Process process)
     {
-        try
+        // setsid made the shell a process-group leader: kill(-pgid) reaches everything the harness started.
+        if (!OperatingSystem.IsWindows())
         {
-            // setsid made the shell a group leader: its pid is the group id.
-            using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-KILL", "--", "-" + process.Id.ToString(CultureInfo.InvariantCulture) }, UseShellExecute = false });
-            kill?.WaitForExit();
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            // No kill(1): fall back to the tree .NET can see.
+            _ = Kill(-process.Id, SigKill);
         }
 
         if (!process.HasExited)
@@ -92,6 +89,9 @@ internal static class HarnessRunner
             process.Kill(entireProcessTree: true);
         }
     }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int Kill(int pid, int signal);
 
     /// <summary>Single-quoted for /bin/sh.</summary>
     private static string Quote(string value) => "'" + value.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
