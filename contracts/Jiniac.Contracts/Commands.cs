@@ -95,6 +95,10 @@ public sealed record EvaluateCheckpoint
     public required IReadOnlyList<EvalSet> Sets { get; init; }
     /// <summary>Cap on tokens scored per domain (0 = all).</summary>
     public long MaxTokensPerDomain { get; init; }
+    /// <summary>The run's tokenizer.json (blob key): benchmark tasks and generation need it.</summary>
+    public string? TokenizerBlob { get; init; }
+    /// <summary>The suites whose checkpoint policy picked this checkpoint (perplexity on <see cref="Sets"/> always runs).</summary>
+    public IReadOnlyList<Pipeline.EvaluationSuiteSpec> Suites { get; init; } = [];
 }
 
 /// <summary>Write a checkpoint as a Hugging Face model revision. Idempotent per (run, stage, step).</summary>
@@ -110,4 +114,6 @@ public sealed record PublishModel
     public required IReadOnlyList<CurriculumEntry> Curriculum { get; init; }
     /// <summary>Evaluation results of this checkpoint, for the model card's table.</summary>
     public required IReadOnlyList<DomainEvaluation> Evaluation { get; init; }
+    /// <summary>Every named metric of this checkpoint's evaluation (suites, harnesses), for the model card's model-index.</summary>
+    public IReadOnlyList<EvaluationMetric> Metrics { get; init; } = [];
 }

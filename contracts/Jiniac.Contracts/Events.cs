@@ -163,6 +163,10 @@ public sealed record EvaluationCompleted
     public required string Stage { get; init; }
     public required long Step { get; init; }
     public required IReadOnlyList<DomainEvaluation> Results { get; init; }
+    /// <summary>Every metric of the evaluation by name: perplexity/DOMAIN, bits_per_byte/DOMAIN, loss/DOMAIN, SUITE/TASK/METRIC.</summary>
+    public IReadOnlyList<EvaluationMetric> Metrics { get; init; } = [];
+    /// <summary>Generation samples of the suites that asked for them.</summary>
+    public IReadOnlyList<GenerationSample> Generations { get; init; } = [];
 }
 
 public sealed record EvaluationFailed

@@ -66,3 +66,23 @@ public static class SplitNames
     public const string Train = "train";
     public const string Eval = "eval";
 }
+
+/// <summary>One named number of an evaluation (a gate refers to it by <see cref="Name"/>).</summary>
+public sealed record EvaluationMetric
+{
+    public required string Name { get; init; }
+    public required double Value { get; init; }
+}
+
+/// <summary>One generated continuation and how much it repeats itself.</summary>
+public sealed record GenerationSample
+{
+    public required string Suite { get; init; }
+    public required string Prompt { get; init; }
+    /// <summary>greedy | sample</summary>
+    public required string Mode { get; init; }
+    public required string Text { get; init; }
+    public required int Tokens { get; init; }
+    /// <summary>Share of the continuation's token n-grams already seen earlier in it.</summary>
+    public required double RepetitionRate { get; init; }
+}

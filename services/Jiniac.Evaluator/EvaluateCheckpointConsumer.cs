@@ -2,7 +2,9 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Jiniac.Contracts;
+using Jiniac.Formats.HuggingFace;
 using Jiniac.Hosting;
 using Jiniac.Hosting.Blobs;
 using MassTransit;
@@ -29,26 +31,37 @@ public sealed class EvaluateCheckpointConsumer(
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
+    public const string RecordFile = "evaluation.json";
+    private static readonly JsonSerializerOptions ReadJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
     public async Task Consume(ConsumeContext<EvaluateCheckpoint> context)
     {
         var message = context.Message;
         try
         {
-            var results = await EvaluateAsync(message, context.CancellationToken);
-            await context.Publish(new EvaluationCompleted { RunId = message.RunId, Stage = message.Stage, Step = message.Step, Results = results }, context.CancellationToken);
+            var record = await EvaluateAsync(message, context.CancellationToken);
+            await context.Publish(new EvaluationCompleted
+            {
+                RunId = message.RunId,
+                Stage = message.Stage,
+                Step = message.Step,
+                Results = record.Results,
+                Metrics = record.Metrics,
+                Generations = record.Generations,
+            }, context.CancellationToken);
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             throw;
         }
-        catch (Exception e) when (e is EvaluationException or IOException or ArgumentException or JsonException or InvalidOperationException or UnauthorizedAccessException)
+        catch (Exception e) when (e is EvaluationException or IOException or ArgumentException or JsonException or InvalidOperationException or UnauthorizedAccessException or InvalidDataException)
         {
             Log.Failed(logger, message.RunId, message.Stage, message.Step, e.Message, e is EvaluationException ? null : e);
             await context.Publish(new EvaluationFailed { RunId = message.RunId, Stage = message.Stage, Step = message.Step, Reason = e.Message }, context.CancellationToken);
         }
     }
 
-    private async Task<IReadOnlyList<DomainEvaluation>> EvaluateAsync(EvaluateCheckpoint message, CancellationToken cancellationToken)
+    private async Task<EvaluationRecord> EvaluateAsync(EvaluateCheckpoint message, CancellationToken cancellationToken)
     {
         var dir = paths.EvalDir(message.RunId, message.Stage, message.Step);
         var checkpoint = Path.GetFullPath(message.CheckpointFolder);
@@ -57,9 +70,9 @@ public sealed class EvaluateCheckpointConsumer(
             throw new EvaluationException($"checkpoint '{checkpoint}' is not a complete checkpoint");
         }
 
-        if (message.Sets.Count == 0 || message.ContextLength <= 0)
+        if ((message.Sets.Count == 0 && message.Suites.Count == 0) || message.ContextLength <= 0)
         {
-            throw new EvaluationException("nothing to evaluate: no held-out sets, or no context length");
+            throw new EvaluationException("nothing to evaluate: no held-out sets or suites, or no context length");
         }
 
         var sets = new List<EvalJobSet>(message.Sets.Count);
@@ -74,6 +87,17 @@ public sealed class EvaluateCheckpointConsumer(
             sets.Add(new EvalJobSet { Domain = set.Domain, Prefixes = prefixes, TextBytes = set.TextBytes });
         }
 
+        string? tokenizer = null;
+        if (message.Suites.Count > 0)
+        {
+            if (message.TokenizerBlob is null)
+            {
+                throw new EvaluationException($"suite '{message.Suites[0].Name}' needs the run's tokenizer, and the request names none");
+            }
+
+            tokenizer = await LocalBlobAsync(message.TokenizerBlob, cancellationToken);
+        }
+
         Directory.CreateDirectory(dir);
         var job = new EvalJob
         {
@@ -83,42 +107,95 @@ public sealed class EvaluateCheckpointConsumer(
             Sets = sets,
             Output = Path.Combine(dir, ResultsFile),
             Threads = options.Value.Threads,
+            Tokenizer = tokenizer,
+            Tasks = SuiteJobs.Tasks(message.Suites),
+            Generations = SuiteJobs.Generations(message.Suites),
         };
         var bytes = JsonSerializer.SerializeToUtf8Bytes(job, Json);
-        var hash = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        // The harnesses are part of what was asked: a changed command is a new evaluation.
+        var identity = JsonSerializer.SerializeToUtf8Bytes(new { job, harnesses = message.Suites.Select(s => s.Harness) }, Json);
+        var hash = Convert.ToHexStringLower(SHA256.HashData(identity));
         var resultsPath = Path.Combine(dir, ResultsFile);
+        var recordPath = Path.Combine(dir, RecordFile);
         var donePath = Path.Combine(dir, DoneFile);
-        if (File.Exists(resultsPath) && File.Exists(donePath) && string.Equals(File.ReadAllText(donePath).Trim(), hash, StringComparison.Ordinal))
+        if (File.Exists(recordPath) && File.Exists(donePath) && string.Equals(File.ReadAllText(donePath).Trim(), hash, StringComparison.Ordinal))
         {
-            var earlier = ReadResults(resultsPath, message.Sets);
+            var earlier = JsonSerializer.Deserialize<EvaluationRecord>(File.ReadAllBytes(recordPath), ReadJson)
+                ?? throw new EvaluationException($"{RecordFile} is empty");
             Log.AlreadyDone(logger, message.RunId, message.Stage, message.Step);
             return earlier;
         }
 
         File.Delete(donePath);
         File.Delete(resultsPath);
-        var jobPath = Path.Combine(dir, JobFile);
-        AtomicFile.Write(jobPath, bytes);
-        Log.Evaluating(logger, message.RunId, message.Stage, message.Step, sets.Count);
-        var logPath = Path.Combine(dir, LogFile);
-        var exitCode = await EvaluationProcess.RunAsync(options.Value, jobPath, dir, logPath, cancellationToken);
-        if (exitCode != 0 || !File.Exists(resultsPath))
+        File.Delete(recordPath);
+        List<DomainEvaluation> results = [];
+        var metrics = new List<EvaluationMetric>();
+        var generations = new List<GenerationSample>();
+        if (sets.Count > 0 || job.Tasks.Count > 0 || job.Generations.Count > 0)
         {
-            var what = exitCode != 0 ? $"evaluate exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}" : "evaluate exited 0 without writing results.json";
-            throw new EvaluationException($"{what}; last lines of {LogFile}:\n{LogTail.Read(logPath, options.Value.LogTailLines)}");
+            var jobPath = Path.Combine(dir, JobFile);
+            AtomicFile.Write(jobPath, bytes);
+            Log.Evaluating(logger, message.RunId, message.Stage, message.Step, sets.Count);
+            var logPath = Path.Combine(dir, LogFile);
+            var exitCode = await EvaluationProcess.RunAsync(options.Value, jobPath, dir, logPath, cancellationToken);
+            if (exitCode != 0 || !File.Exists(resultsPath))
+            {
+                var what = exitCode != 0 ? $"evaluate exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}" : "evaluate exited 0 without writing results.json";
+                throw new EvaluationException($"{what}; last lines of {LogFile}:\n{LogTail.Read(logPath, options.Value.LogTailLines)}");
+            }
+
+            var parsed = JsonSerializer.Deserialize<EvalResults>(File.ReadAllBytes(resultsPath), ReadJson)
+                ?? throw new EvaluationException("results.json is empty");
+            results = ReadResults(parsed, message.Sets);
+            foreach (var r in results)
+            {
+                Add(metrics, "perplexity/" + r.Domain, r.Perplexity);
+                Add(metrics, "bits_per_byte/" + r.Domain, r.BitsPerByte);
+                Add(metrics, "loss/" + r.Domain, r.Loss);
+            }
+
+            SuiteJobs.Collect(parsed, job, metrics, generations);
         }
 
-        var results = ReadResults(resultsPath, message.Sets);
+        foreach (var suite in message.Suites)
+        {
+            if (suite.Harness is not { } harness)
+            {
+                continue;
+            }
+
+            var work = Path.Combine(dir, "harness", suite.Name);
+            Directory.CreateDirectory(work);
+            var modelDir = Path.Combine(work, "model");
+            HuggingFaceExport.Write(checkpoint, await File.ReadAllBytesAsync(tokenizer!, cancellationToken), modelDir);
+            Log.RunningHarness(logger, message.RunId, message.Stage, message.Step, suite.Name);
+            foreach (var (name, value) in await HarnessRunner.RunAsync(harness, suite.Name, modelDir, tokenizer!, work, options.Value.LogTailLines, cancellationToken))
+            {
+                Add(metrics, $"{suite.Name}/{name}", value);
+            }
+        }
+
+        var record = new EvaluationRecord { Results = results, Metrics = metrics, Generations = generations };
+        AtomicFile.Write(recordPath, JsonSerializer.SerializeToUtf8Bytes(record, Json));
         AtomicFile.Write(donePath, Encoding.ASCII.GetBytes(hash));
         Log.Evaluated(logger, message.RunId, message.Stage, message.Step);
-        return results;
+        return record;
+    }
+
+    private static void Add(List<EvaluationMetric> metrics, string name, double value)
+    {
+        // A metric without a value (a stderr of one document) has nothing to report or gate on.
+        if (double.IsFinite(value))
+        {
+            metrics.Add(new EvaluationMetric { Name = name, Value = value });
+        }
     }
 
     /// <summary>results.json in the order the sets were asked for; a missing domain or a non-number is a failure, not a result.</summary>
-    private static List<DomainEvaluation> ReadResults(string path, IReadOnlyList<EvalSet> asked)
+    private static List<DomainEvaluation> ReadResults(EvalResults file, IReadOnlyList<EvalSet> asked)
     {
-        var parsed = JsonSerializer.Deserialize<EvalResults>(File.ReadAllBytes(path))?.Results
-            ?? throw new EvaluationException("results.json has no \"results\" array");
+        var parsed = file.Results ?? throw new EvaluationException("results.json has no \"results\" array");
         var results = new List<DomainEvaluation>(asked.Count);
         foreach (var set in asked)
         {
@@ -154,6 +231,18 @@ public sealed class EvaluateCheckpointConsumer(
         }
 
         return results;
+    }
+
+    private async Task<string> LocalBlobAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await blobs.GetLocalPathAsync(key, cancellationToken);
+        }
+        catch (BlobNotFoundException e)
+        {
+            throw new EvaluationException(e.Message);
+        }
     }
 
     /// <summary>The evaluator reads .bin/.idx pairs by prefix, so both must sit side by side locally.</summary>

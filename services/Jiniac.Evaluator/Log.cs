@@ -15,4 +15,7 @@ internal static partial class Log
 
     [LoggerMessage(4, LogLevel.Error, "Evaluation of {RunId}/{Stage} step {Step} failed: {Reason}")]
     public static partial void Failed(ILogger logger, string runId, string stage, long step, string reason, Exception? exception);
+
+    [LoggerMessage(5, LogLevel.Information, "Running the harness of suite {Suite} on {RunId}/{Stage} step {Step}")]
+    public static partial void RunningHarness(ILogger logger, string runId, string stage, long step, string suite);
 }

@@ -19,6 +19,24 @@ public sealed class HostTests : IDisposable
     }
 
     [Fact]
+    public async Task Approve_without_run_and_stage_prints_its_usage_and_exits_2()
+    {
+        var error = new StringWriter();
+        var previous = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.Equal(2, await Cli.MainAsync(["approve", "only-a-run", "--state-dir", Path.Combine(_dir, "state")]));
+        }
+        finally
+        {
+            Console.SetError(previous);
+        }
+
+        Assert.Contains("usage: jiniac approve RUN STAGE [--reason TEXT]", error.ToString());
+    }
+
+    [Fact]
     public void The_trainer_named_by_the_environment_wins()
     {
         var previous = Environment.GetEnvironmentVariable("JINIAC_TRAINER");

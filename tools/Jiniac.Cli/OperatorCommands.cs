@@ -25,6 +25,27 @@ internal static class OperatorCommands
         return 0;
     }
 
+    public static async Task<int> ApproveAsync(CliArgs args)
+    {
+        var stateDir = Cli.StateDir(args);
+        var reason = args.Get("reason") ?? $"approved by {Environment.UserName} from the CLI";
+        args.RejectUnknown();
+        if (args.Positionals is not [var run, var stage])
+        {
+            throw new CliException("usage: jiniac approve RUN STAGE [--reason TEXT]");
+        }
+
+        await using var connection = await ControlConnection.OpenAsync(stateDir, startWorkers: false, mustExist: true, default);
+        var reply = await connection.Client.ApproveStageAsync(new ApproveStageRequest { RunId = run, Stage = stage, Reason = reason });
+        Console.WriteLine($"{run}/{stage}: approved, {reply.Status}");
+        if (connection.OwnHost is not null)
+        {
+            Console.WriteLine($"no host is running: `jiniac run` with the run's pipeline continues it");
+        }
+
+        return 0;
+    }
+
     public static async Task<int> CancelAsync(CliArgs args)
     {
         var stateDir = Cli.StateDir(args);

@@ -17,6 +17,8 @@ namespace Jiniac.Cli
               jiniac status [RUN] [--json] [--state-dir DIR]
               jiniac events RUN [--from CURSOR] [--follow] [--json] [--state-dir DIR]
               jiniac replay RUN STAGE [--reason TEXT] [--state-dir DIR]
+              jiniac approve RUN STAGE [--reason TEXT] [--state-dir DIR]
+                  Release a stage held by a failed gate (status Gated).
               jiniac cancel RUN [--reason TEXT] [--state-dir DIR]
               jiniac tokenize --tokenizer FILE --input PATH... --output-prefix PREFIX
                               [--workers N] [--json-key text] [--append-eod]
@@ -57,6 +59,7 @@ namespace Jiniac.Cli
                     "events" => await EventsCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "json", "follow" })),
                     "replay" => await OperatorCommands.ReplayAsync(new CliArgs(rest, new HashSet<string>())),
                     "cancel" => await OperatorCommands.CancelAsync(new CliArgs(rest, new HashSet<string>())),
+                    "approve" => await OperatorCommands.ApproveAsync(new CliArgs(rest, new HashSet<string>())),
                     "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "append-eod" })),
                     "hub" => await HubCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
                     _ => throw new CliException($"unknown command '{args[0]}'\n\n{Usage}"),

@@ -79,6 +79,7 @@ internal static class RunViewRenderer
 
         AnsiConsole.Write(StatusTable(view));
         AnsiConsole.Write(EvaluationTable(view));
+        WriteSuites(view);
         foreach (var s in view.Stages)
         {
             foreach (var p in s.Published)
@@ -130,6 +131,45 @@ internal static class RunViewRenderer
         return table;
     }
 
+    /// <summary>Benchmark metrics (suites, harnesses) and generation samples, when any evaluation has them.</summary>
+    public static void WriteSuites(RunView view)
+    {
+        var metrics = new Table().Border(TableBorder.Rounded).Title("benchmark suites").AddColumns("stage", "step", "metric", "value");
+        var samples = new Table().Border(TableBorder.Rounded).Title("generation samples").AddColumns("stage", "step", "suite", "mode", "prompt", "continuation", "repetition");
+        foreach (var s in view.Stages)
+        {
+            foreach (var e in s.Evaluations)
+            {
+                foreach (var m in e.Metrics)
+                {
+                    // Perplexity is in the held-out table already; standard errors would double the rows.
+                    if (!m.Name.StartsWith("perplexity/", StringComparison.Ordinal) && !m.Name.StartsWith("bits_per_byte/", StringComparison.Ordinal)
+                        && !m.Name.StartsWith("loss/", StringComparison.Ordinal) && !m.Name.EndsWith("_stderr", StringComparison.Ordinal))
+                    {
+                        metrics.AddRow(Markup.Escape(s.Name), e.Step.ToString(Inv), Markup.Escape(m.Name), m.Value.ToString("F4", Inv));
+                    }
+                }
+
+                foreach (var g in e.Generations)
+                {
+                    var text = g.Text.ReplaceLineEndings(" ");
+                    samples.AddRow(Markup.Escape(s.Name), e.Step.ToString(Inv), Markup.Escape(g.Suite), Markup.Escape(g.Mode), Markup.Escape(g.Prompt),
+                        Markup.Escape(text.Length > 60 ? text[..60] + "…" : text), g.RepetitionRate.ToString("F2", Inv));
+                }
+            }
+        }
+
+        if (metrics.Rows.Count > 0)
+        {
+            AnsiConsole.Write(metrics);
+        }
+
+        if (samples.Rows.Count > 0)
+        {
+            AnsiConsole.Write(samples);
+        }
+    }
+
     private static string Data(StageView s) => s.Status switch
     {
         "Pending" => "",
@@ -165,6 +205,7 @@ internal static class RunViewRenderer
         "Failed" => "[red]Failed[/]",
         "Cancelled" => "[yellow]Cancelled[/]",
         "Training" => "[blue]Training[/]",
+        "Gated" => "[yellow]Gated (jiniac approve)[/]",
         _ => Markup.Escape(status),
     };
 }

@@ -65,6 +65,7 @@ internal static class StatusCommand
             if (view.Stages.Any(s => s.Evaluations.Count > 0))
             {
                 AnsiConsole.Write(RunViewRenderer.EvaluationTable(view));
+                RunViewRenderer.WriteSuites(view);
             }
 
             foreach (var s in view.Stages)

@@ -1,6 +1,8 @@
 using System.Runtime.InteropServices;
 using Jiniac.Formats.Megatron;
 using Jiniac.Modeling;
+using Jiniac.Text.Bpe;
+using Jiniac.Trainer.Evaluation;
 using Microsoft.Extensions.Logging;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -21,6 +23,8 @@ public sealed record DomainResult
 public sealed record EvalResults
 {
     public required IReadOnlyList<DomainResult> Results { get; init; }
+    public IReadOnlyList<TaskResult> Tasks { get; init; } = [];
+    public IReadOnlyList<GenerationResult> Generations { get; init; } = [];
 }
 
 /// <summary>
@@ -32,9 +36,14 @@ public sealed class EvaluateCommand(EvalJob job, ILogger logger)
 {
     public int Run()
     {
-        if (job.ContextLength < 2 || job.BatchSize <= 0 || job.Sets.Count == 0)
+        if (job.ContextLength < 2 || job.BatchSize <= 0 || (job.Sets.Count == 0 && job.Tasks.Count == 0 && job.Generations.Count == 0))
         {
-            throw new InvalidDataException("context_length must be ≥ 2, batch_size > 0 and at least one set given");
+            throw new InvalidDataException("context_length must be ≥ 2, batch_size > 0 and at least one set, task or generation given");
+        }
+
+        if ((job.Tasks.Count > 0 || job.Generations.Count > 0) && string.IsNullOrEmpty(job.Tokenizer))
+        {
+            throw new InvalidDataException("tasks and generation need \"tokenizer\" (the model's tokenizer.json)");
         }
 
         torch.set_num_threads(job.Threads > 0 ? job.Threads : Environment.ProcessorCount);
@@ -53,8 +62,25 @@ public sealed class EvaluateCommand(EvalJob job, ILogger logger)
         }
 
         var output = Path.GetFullPath(job.Output);
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        JobJson.WriteAtomically(output, new EvalResults { Results = results });
+        var folder = Path.GetDirectoryName(output)!;
+        Directory.CreateDirectory(folder);
+        var tasks = new List<TaskResult>(job.Tasks.Count);
+        List<GenerationResult> generations = [];
+        if (job.Tasks.Count > 0 || job.Generations.Count > 0)
+        {
+            var runner = new TaskRunner(new ModelScorer(model, BpeTokenizer.FromFile(job.Tokenizer!)), logger);
+            foreach (var task in job.Tasks)
+            {
+                tasks.Add(runner.Run(task, folder));
+            }
+
+            foreach (var generation in job.Generations)
+            {
+                generations.AddRange(runner.Generate(generation));
+            }
+        }
+
+        JobJson.WriteAtomically(output, new EvalResults { Results = results, Tasks = tasks, Generations = generations });
         return 0;
     }
 

@@ -146,6 +146,11 @@ public sealed record EvalJob
     public required string Output { get; init; }
     public int Threads { get; init; }
     public int BatchSize { get; init; } = 8;
+    /// <summary>tokenizer.json of the model: needed by <see cref="Tasks"/> and <see cref="Generation"/>.</summary>
+    public string? Tokenizer { get; init; }
+    /// <summary>Benchmark files scored by log-likelihood or generation (docs/trainer-contract.md).</summary>
+    public IReadOnlyList<Evaluation.TaskJob> Tasks { get; init; } = [];
+    public IReadOnlyList<Evaluation.GenerationJob> Generations { get; init; } = [];
 }
 
 public sealed record EvalSet

@@ -9,7 +9,7 @@ namespace Jiniac.Contracts.Pipeline;
 /// reported at once, each with its line, so a bad file is refused before anything starts. The loader
 /// only reads: it never creates, writes or deletes anything.
 /// </summary>
-public static class PipelineLoader
+public static partial class PipelineLoader
 {
     /// <exception cref="PipelineValidationException">the file is missing, not valid YAML, or breaks a rule.</exception>
     public static PipelineSpec Load(string path)
@@ -109,7 +109,7 @@ public static class PipelineLoader
     }
 
     /// <summary>The rules of the pipeline file, one method per section.</summary>
-    private sealed class Reader(Diagnostics diagnostics, string baseDirectory)
+    private sealed partial class Reader(Diagnostics diagnostics, string baseDirectory)
     {
         public PipelineSpec ReadPipeline(YamlSection root)
         {
@@ -124,7 +124,7 @@ public static class PipelineLoader
             var trainingSection = root.Section("training", required: true)!;
             var training = ReadTraining(trainingSection, modelSection, model);
             var evaluationSection = root.Section("evaluation", required: false);
-            var evaluation = evaluationSection is null ? new EvaluationSpec() : ReadEvaluation(evaluationSection);
+            var evaluation = evaluationSection is null ? new EvaluationSpec() : ReadEvaluation(evaluationSection, training);
             var publishSection = root.Section("publish", required: false);
             var publish = publishSection is null ? null : ReadPublish(publishSection);
             var stages = ReadStages(root);
@@ -406,15 +406,24 @@ public static class PipelineLoader
             };
         }
 
-        private static EvaluationSpec ReadEvaluation(YamlSection section)
+        private EvaluationSpec ReadEvaluation(YamlSection section, TrainingSpec training)
         {
             var defaults = new EvaluationSpec();
             var everyN = section.Int("every_n_checkpoints", defaults.EveryNCheckpoints);
             section.Check("every_n_checkpoints", everyN >= 0, "must be at least 0 (0 = only each stage's final checkpoint)");
             var maxTokens = section.Long("max_tokens_per_domain", defaults.MaxTokensPerDomain, NumberUnits.Count);
             section.Check("max_tokens_per_domain", maxTokens >= 0, "must be at least 0 (0 = the whole held-out split)");
+            var suites = ReadSuites(section, training);
+            var gates = ReadGates(section, suites);
             section.Finish();
-            return new EvaluationSpec { EveryNCheckpoints = everyN, MaxTokensPerDomain = maxTokens };
+            return new EvaluationSpec
+            {
+                EveryNCheckpoints = everyN,
+                MaxTokensPerDomain = maxTokens,
+                // Unset lists stay the defaults, so a spec without suites equals one built in code.
+                Suites = suites.Count > 0 ? suites : defaults.Suites,
+                Gates = gates.Count > 0 ? gates : defaults.Gates,
+            };
         }
 
         private PublishSpec ReadPublish(YamlSection section)

@@ -79,6 +79,10 @@ public sealed record EvaluationSpec
     public int EveryNCheckpoints { get; init; }
     /// <summary>Cap on tokens scored per domain (0 = the whole held-out split).</summary>
     public long MaxTokensPerDomain { get; init; } = 65_536;
+    /// <summary>Benchmark suites, each run on the checkpoints its policy picks (docs/pipeline-reference.md, "Evaluation suites").</summary>
+    public IReadOnlyList<EvaluationSuiteSpec> Suites { get; init; } = [];
+    /// <summary>Conditions a stage's final evaluation must meet before it is published; a failed gate holds the stage.</summary>
+    public IReadOnlyList<GateSpec> Gates { get; init; } = [];
 }
 
 public sealed record PublishSpec
@@ -197,4 +201,80 @@ public sealed record RetentionSpec
 {
     public int KeepLast { get; init; }
     public long KeepEvery { get; init; }
+/// <summary>Which checkpoints a suite evaluates.</summary>
+public sealed record CheckpointPolicy
+{
+    /// <summary>Each stage's final checkpoint.</summary>
+    public bool StageEnd { get; init; } = true;
+    /// <summary>Also every checkpoint whose step is a multiple of this (0 = none); a multiple of training.checkpoint_interval.</summary>
+    public int EveryNSteps { get; init; }
+    /// <summary>Also, at stage end, the stage's checkpoint with the lowest training loss.</summary>
+    public bool Best { get; init; }
+}
+
+/// <summary>One benchmark file of a suite (the formats of reference/eval-formats.md).</summary>
+public sealed record EvalTaskSpec
+{
+    public required string Name { get; init; }
+    /// <summary>jcommonsenseqa | jnli | jsquad</summary>
+    public required string Format { get; init; }
+    /// <summary>Absolute path of the documents scored.</summary>
+    public required string Path { get; init; }
+    /// <summary>Absolute path of a separate split few-shot examples are drawn from.</summary>
+    public string? FewshotPath { get; init; }
+    public int NumFewshot { get; init; }
+    public long Seed { get; init; } = 1234;
+    /// <summary>Only the first this many documents (0 = all).</summary>
+    public int Limit { get; init; }
+    public int MaxNewTokens { get; init; } = 32;
+}
+
+/// <summary>Generation samples of a suite: each prompt continued greedily and/or by nucleus sampling.</summary>
+public sealed record GenerationSpec
+{
+    public required IReadOnlyList<string> Prompts { get; init; }
+    public int MaxNewTokens { get; init; } = 32;
+    public bool Greedy { get; init; } = true;
+    public int Samples { get; init; } = 1;
+    public double Temperature { get; init; } = 1.0;
+    public double TopP { get; init; } = 0.9;
+    public double RepetitionPenalty { get; init; } = 1.0;
+    public long Seed { get; init; } = 1234;
+    public int Ngram { get; init; } = 3;
+}
+
+/// <summary>An external harness run by command on the checkpoint exported as a Hugging Face folder.</summary>
+public sealed record HarnessSpec
+{
+    /// <summary>Run with /bin/sh -c; {model_dir}, {output_dir} and {tokenizer} are replaced (shell-quoted).</summary>
+    public required string Command { get; init; }
+    /// <summary>lm-eval (results*.json of lm-evaluation-harness) or llm-jp-eval.</summary>
+    public required string Results { get; init; }
+    /// <summary>The command is killed after this many seconds and the evaluation fails.</summary>
+    public int TimeoutSeconds { get; init; } = 3600;
+}
+
+public sealed record EvaluationSuiteSpec
+{
+    public required string Name { get; init; }
+    public CheckpointPolicy When { get; init; } = new();
+    public IReadOnlyList<EvalTaskSpec> Tasks { get; init; } = [];
+    public GenerationSpec? Generation { get; init; }
+    public HarnessSpec? Harness { get; init; }
+}
+
+/// <summary>A condition on one metric of a stage's final evaluation.</summary>
+public sealed record GateSpec
+{
+    /// <summary>A metric name as EvaluationCompleted reports it: perplexity/DOMAIN, bits_per_byte/DOMAIN, loss/DOMAIN, SUITE/TASK/METRIC.</summary>
+    public required string Metric { get; init; }
+    public double? Min { get; init; }
+    public double? Max { get; init; }
+    /// <summary>Largest allowed worsening against the previous stage's final evaluation, in percent.</summary>
+    public double? MaxRegressionPercent { get; init; }
+    /// <summary>Whether larger is better (decides what "regression" means); by default false for perplexity, bits_per_byte and loss, true otherwise.</summary>
+    public bool? HigherIsBetter { get; init; }
+
+    public bool IsHigherBetter => HigherIsBetter ?? !(Metric.StartsWith("perplexity/", StringComparison.Ordinal)
+        || Metric.StartsWith("bits_per_byte/", StringComparison.Ordinal) || Metric.StartsWith("loss/", StringComparison.Ordinal));
 }

@@ -82,6 +82,18 @@ public sealed class ControlService(IGrainFactory grains, TimeProvider time, IOpt
         return new ReplayStageResponse { Attempt = result.Attempt, Status = result.Status };
     }
 
+    public override async Task<ApproveStageResponse> ApproveStage(ApproveStageRequest request, ServerCallContext context)
+    {
+        await GetViewAsync(request.RunId);
+        var result = await grains.GetGrain<IRunGrain>(request.RunId).ApproveStageAsync(request.Stage, string.IsNullOrEmpty(request.Reason) ? "approved by an operator" : request.Reason);
+        if (result.Error is not null)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, result.Error));
+        }
+
+        return new ApproveStageResponse { Attempt = result.Attempt, Status = result.Status };
+    }
+
     public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<JournalEntry> responseStream, ServerCallContext context)
     {
         await GetViewAsync(request.RunId);

@@ -82,6 +82,16 @@ public static class ViewMapper
                 });
             }
 
+            foreach (var m in e.Metrics)
+            {
+                evaluation.Metrics.Add(new G.MetricValue { Name = m.Name, Value = m.Value });
+            }
+
+            foreach (var g in e.Generations)
+            {
+                evaluation.Generations.Add(new G.GenerationView { Suite = g.Suite, Prompt = g.Prompt, Mode = g.Mode, Text = g.Text, Tokens = g.Tokens, RepetitionRate = g.RepetitionRate });
+            }
+
             stage.Evaluations.Add(evaluation);
         }
 

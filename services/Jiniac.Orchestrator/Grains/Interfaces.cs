@@ -30,6 +30,9 @@ public interface IRunGrain : IGrainWithStringKey
 
     Task<ReplayResult> ReplayStageAsync(string stage, string reason);
 
+    /// <summary>Releases a stage held by a failed gate: it is published and the run goes on.</summary>
+    Task<ReplayResult> ApproveStageAsync(string stage, string reason);
+
     [AlwaysInterleave]
     Task<RunView?> GetViewAsync();
 
@@ -58,6 +61,12 @@ public interface IStageGrain : IGrainWithStringKey
     Task CancelAsync(string reason);
 
     Task<ReplayResult> ReplayAsync(string reason);
+
+    Task<ReplayResult> ApproveAsync(string reason);
+
+    /// <summary>Named metrics of the stage's final evaluation (empty before it), for the next stage's regression gates.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<EvaluationMetric>> GetFinalMetricsAsync();
 
     Task OnShardIngestedAsync(ShardIngested message);
 

@@ -195,6 +195,25 @@ public sealed class RunGrain(
         return result;
     }
 
+    public async Task<ReplayResult> ApproveStageAsync(string stage, string reason)
+    {
+        var index = S.Spec is null ? -1 : Spec.Stages.ToList().FindIndex(s => s.Name == stage);
+        if (index < 0)
+        {
+            return new ReplayResult(0, "NotFound", S.Spec is null ? $"run '{RunId}' does not exist" : $"run '{RunId}' has no stage '{stage}'");
+        }
+
+        var result = await Stage(index).ApproveAsync(reason);
+        if (result.Error is null)
+        {
+            S.Stages[index] = Enum.Parse<StageStatus>(result.Status);
+            await SaveAsync();
+            await AdvanceAsync();
+        }
+
+        return result;
+    }
+
     public async Task<RunView?> GetViewAsync()
     {
         if (S.Spec is null)
@@ -314,11 +333,20 @@ public sealed class RunGrain(
 
                     await Stage(c).StartTrainingAsync(initFrom);
                     return;
-                case StageStatus.Training or StageStatus.Evaluating or StageStatus.Publishing:
+                case StageStatus.Training or StageStatus.Evaluating or StageStatus.Publishing or StageStatus.Gated:
                     // Prepare the next stage's data while this one trains, so training never waits for data.
                     if (c + 1 < S.Stages.Count && S.Stages[c + 1] == StageStatus.Pending)
                     {
                         await Stage(c + 1).PrepareAsync(ContextFor(c + 1));
+                    }
+
+                    // Without gates nothing can hold this stage once its final checkpoint exists: the next stage
+                    // trains from it while this one is evaluated and published. With gates, it waits for their verdict.
+                    if (S.Stages[c] is StageStatus.Evaluating or StageStatus.Publishing && Spec.Evaluation.Gates.Count == 0
+                        && c + 1 < S.Stages.Count && S.Stages[c + 1] == StageStatus.Ready
+                        && (await Stage(c).GetViewAsync()).Final is { } final)
+                    {
+                        await Stage(c + 1).StartTrainingAsync(final.Folder);
                     }
 
                     return;
@@ -384,6 +412,7 @@ public sealed class RunGrain(
         Evaluation = Spec.Evaluation,
         Publish = Spec.Publish,
         Tokenizer = S.Tokenizer,
+        PreviousStage = index > 0 ? Spec.Stages[index - 1].Name : null,
     };
 
     private IStageGrain Stage(int index) => GrainFactory.GetGrain<IStageGrain>(GrainKeys.Stage(RunId, Spec.Stages[index].Name));

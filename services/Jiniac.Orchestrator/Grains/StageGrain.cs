@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting.Bus;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,13 +9,14 @@ namespace Jiniac.Orchestrator.Grains;
 
 /// <summary>
 /// The process manager of one stage: Pending → Preparing (ingest + tokenize) → Ready → Training →
-/// Evaluating → Publishing → Completed, or Failed (with a reason) / Cancelled. It changes state only in
+/// Evaluating → (Gated →) Publishing → Completed, or Failed (with a reason) / Cancelled. It changes state only in
 /// answer to a command or an event, persists before it sends anything onward, and ignores what it has
 /// already applied. Unfinished work is re-issued by <see cref="ResumeAsync"/> (host start, reminder).
 /// </summary>
 public sealed partial class StageGrain(
     [PersistentState("stage", OrchestratorStorage.Name)] IPersistentState<StageState> state,
     ICommandSender commands,
+    MassTransit.IBus bus,
     TimeProvider time,
     IOptions<OrchestratorOptions> options,
     ILogger<StageGrain> logger) : Grain, IStageGrain, IRemindable
@@ -137,9 +139,16 @@ public sealed partial class StageGrain(
             return new ReplayResult(S.Attempt, S.Status.ToString(), "the stage was never started: nothing to replay");
         }
 
-        if (S.Status is not (StageStatus.Failed or StageStatus.Cancelled))
+        if (S.Status is not (StageStatus.Failed or StageStatus.Cancelled or StageStatus.Gated))
         {
-            return new ReplayResult(S.Attempt, S.Status.ToString(), $"the stage is {S.Status}; only a failed or cancelled stage can be replayed");
+            return new ReplayResult(S.Attempt, S.Status.ToString(), $"the stage is {S.Status}; only a failed, cancelled or gated stage can be replayed");
+        }
+
+        if (S.Status == StageStatus.Gated && S.Final is { } gated)
+        {
+            // Replaying a held stage evaluates its final checkpoint again, and the gates judge the new result.
+            S.Evaluations.Remove(gated.Step);
+            S.Metrics.Remove(gated.Step);
         }
 
         S.Attempt++;
@@ -328,7 +337,7 @@ public sealed partial class StageGrain(
         await SaveAsync();
 
         var every = Context.Evaluation.EveryNCheckpoints;
-        if (every > 0 && S.Checkpoints.Count % every == 0 && S.Status == StageStatus.Training)
+        if (((every > 0 && S.Checkpoints.Count % every == 0) || SuitesFor(message.Step).Count > 0) && S.Status == StageStatus.Training)
         {
             S.PendingEvaluations.Add(message.Step);
             await SaveAsync();
@@ -358,6 +367,13 @@ public sealed partial class StageGrain(
         S.Tokens = message.Tokens;
         S.Loss = message.FinalLoss;
         S.PendingEvaluations.Add(final.Step);
+        if (BestStep() is { } best && best != final.Step && Context.Evaluation.Suites.Any(s => s.When.Best))
+        {
+            // The lowest-loss checkpoint gets the "best" suites too; evaluated beside the final one, holding nothing up.
+            S.PendingEvaluations.Add(best);
+            S.SentEvaluations.Remove(best);
+        }
+
         await TransitionAsync(StageStatus.Evaluating, null);
         await IssueEvaluationsAsync();
     }
@@ -401,22 +417,112 @@ public sealed partial class StageGrain(
         }
 
         S.Evaluations[message.Step] = [.. message.Results];
+        S.Metrics[message.Step] = GateCheck.WithDomainMetrics(message.Metrics, message.Results);
+        S.Generations[message.Step] = [.. message.Generations];
         S.PendingEvaluations.Remove(message.Step);
         S.SentEvaluations.Remove(message.Step);
         await SaveAsync();
         await PruneAsync();
         if (S.Status == StageStatus.Evaluating && S.Final?.Step == message.Step)
         {
-            if (Context.Publish is null)
+            var failures = await CheckGatesAsync(message.Step);
+            if (failures.Count > 0)
             {
-                await TransitionAsync(StageStatus.Completed, null);
+                await HoldAsync(message.Step, failures);
+                return;
             }
-            else
+
+            await ReleaseAsync();
+        }
+    }
+
+    public async Task<ReplayResult> ApproveAsync(string reason)
+    {
+        if (S.Context is null || S.Status != StageStatus.Gated)
+        {
+            return new ReplayResult(S.Attempt, S.Status.ToString(), $"the stage is {S.Status}; only a stage held by a gate can be approved");
+        }
+
+        await JournalAsync("GateApproved", new { stage = Name, step = S.Final?.Step, gate = S.Reason, reason });
+        await ReleaseAsync();
+        return new ReplayResult(S.Attempt, S.Status.ToString(), null);
+    }
+
+    public Task<IReadOnlyList<EvaluationMetric>> GetFinalMetricsAsync() =>
+        Task.FromResult<IReadOnlyList<EvaluationMetric>>(S.Final is { } final && S.Metrics.TryGetValue(final.Step, out var metrics) ? metrics : []);
+
+    /// <summary>The final evaluation passed its gates (or an operator let it through): publish, or finish.</summary>
+    private async Task ReleaseAsync()
+    {
+        if (Context.Publish is null)
+        {
+            await TransitionAsync(StageStatus.Completed, null);
+        }
+        else
+        {
+            await TransitionAsync(StageStatus.Publishing, null);
+            await SendPublishAsync();
+        }
+    }
+
+    private async Task<List<string>> CheckGatesAsync(long step)
+    {
+        var gates = Context.Evaluation.Gates;
+        if (gates.Count == 0)
+        {
+            return [];
+        }
+
+        IReadOnlyList<EvaluationMetric> previous = [];
+        if (Context.PreviousStage is { } before && gates.Any(g => g.MaxRegressionPercent is not null))
+        {
+            previous = await GrainFactory.GetGrain<IStageGrain>(GrainKeys.Stage(RunId, before)).GetFinalMetricsAsync();
+        }
+
+        return GateCheck.Failures(gates, S.Metrics.TryGetValue(step, out var metrics) ? metrics : [], previous, Context.PreviousStage);
+    }
+
+    private async Task HoldAsync(long step, List<string> failures)
+    {
+        var reason = $"gate failed on step {step}: {string.Join("; ", failures)}";
+        await TransitionAsync(StageStatus.Gated, reason);
+        await JournalAsync("StageGated", new { stage = Name, step, failures });
+        // Persisted and journalled first; the alert is a notification, not state.
+        await bus.Publish(new AlertRaised { RunId = RunId, Stage = Name, Severity = "warning", Kind = "gate-failed", Message = reason + $" — approve with `jiniac approve {RunId} {Name}` or replay the stage" });
+    }
+
+    /// <summary>The suites whose checkpoint policy picks this step (stage end and best are known once training completed).</summary>
+    private List<EvaluationSuiteSpec> SuitesFor(long step)
+    {
+        var suites = new List<EvaluationSuiteSpec>();
+        var best = S.Final is null ? null : BestStep();
+        foreach (var suite in Context.Evaluation.Suites)
+        {
+            var policy = suite.When;
+            if ((policy.EveryNSteps > 0 && step % policy.EveryNSteps == 0)
+                || (policy.StageEnd && S.Final?.Step == step)
+                || (policy.Best && best == step))
             {
-                await TransitionAsync(StageStatus.Publishing, null);
-                await SendPublishAsync();
+                suites.Add(suite);
             }
         }
+
+        return suites;
+    }
+
+    /// <summary>The stage's checkpoint with the lowest training loss (the earliest of equals).</summary>
+    private long? BestStep()
+    {
+        CheckpointSummary? best = null;
+        foreach (var c in S.Checkpoints)
+        {
+            if (double.IsFinite(c.Loss) && (best is null || c.Loss < best.Loss))
+            {
+                best = c;
+            }
+        }
+
+        return best?.Step;
     }
 
     public async Task OnEvaluationFailedAsync(EvaluationFailed message)
@@ -728,6 +834,8 @@ public sealed partial class StageGrain(
                 ContextLength = Context.Training.SeqLength,
                 Sets = sets,
                 MaxTokensPerDomain = Context.Evaluation.MaxTokensPerDomain,
+                TokenizerBlob = Context.Tokenizer?.Blob,
+                Suites = SuitesFor(checkpoint.Step),
             }, default);
         }
     }
@@ -750,6 +858,7 @@ public sealed partial class StageGrain(
             Target = target,
             Curriculum = curriculum,
             Evaluation = S.Evaluations.TryGetValue(final.Step, out var results) ? results : [],
+            Metrics = S.Metrics.TryGetValue(final.Step, out var metrics) ? metrics : [],
         }, default);
     }
 
@@ -808,7 +917,11 @@ public sealed partial class StageGrain(
             SourcesTotal = spec?.Sources.Count ?? 0,
             Checkpoints = S.Checkpoints,
             Final = S.Final,
-            Evaluations = [.. S.Evaluations.OrderBy(e => e.Key).Select(e => new EvaluationView(e.Key, e.Value))],
+            Evaluations = [.. S.Evaluations.OrderBy(e => e.Key).Select(e => new EvaluationView(e.Key, e.Value)
+            {
+                Metrics = S.Metrics.TryGetValue(e.Key, out var m) ? m : [],
+                Generations = S.Generations.TryGetValue(e.Key, out var g) ? g : [],
+            })],
             Published = S.Published,
             JobId = S.JobId,
             Restarts = S.Restarts,

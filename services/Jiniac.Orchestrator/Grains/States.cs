@@ -27,6 +27,8 @@ public enum StageStatus
     Completed,
     Failed,
     Cancelled,
+    /// <summary>A gate failed on the final evaluation: held until an operator approves or replays (appended: stored values keep their numbers).</summary>
+    Gated,
 }
 
 public static class StatusExtensions
@@ -61,6 +63,8 @@ public sealed record StageContext
     public required EvaluationSpec Evaluation { get; init; }
     public PublishSpec? Publish { get; init; }
     public TokenizerInfo? Tokenizer { get; init; }
+    /// <summary>The stage before this one (gates compare against its final evaluation); null for the first.</summary>
+    public string? PreviousStage { get; init; }
 }
 
 public sealed record SubmitResult(string RunId, bool Created, string? Error);
@@ -141,6 +145,9 @@ public sealed class StageState
     /// <summary>Checkpoint steps retention gave up (deletion asked of the launcher); they stay in <see cref="Checkpoints"/> as history.</summary>
     public SortedSet<long> Pruned { get; set; } = [];
     public List<PublishedSummary> Published { get; set; } = [];
+    /// <summary>Named metrics of each evaluated step (suites, harnesses, perplexity), as EvaluationCompleted reported them.</summary>
+    public Dictionary<long, List<EvaluationMetric>> Metrics { get; set; } = [];
+    public Dictionary<long, List<GenerationSample>> Generations { get; set; } = [];
     public List<StageTransition> History { get; set; } = [];
     public DateTimeOffset LastActivity { get; set; }
 }

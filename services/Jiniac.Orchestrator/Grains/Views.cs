@@ -51,6 +51,10 @@ public sealed record StageView
 
 public sealed record DataPrefixView(string Prefix, double Weight, string Source, long Tokens);
 
-public sealed record EvaluationView(long Step, IReadOnlyList<DomainEvaluation> Results);
+public sealed record EvaluationView(long Step, IReadOnlyList<DomainEvaluation> Results)
+{
+    public IReadOnlyList<EvaluationMetric> Metrics { get; init; } = [];
+    public IReadOnlyList<GenerationSample> Generations { get; init; } = [];
+}
 
 public sealed record JournalEntryView(long Sequence, DateTimeOffset Timestamp, string Type, string? Stage, string Json);

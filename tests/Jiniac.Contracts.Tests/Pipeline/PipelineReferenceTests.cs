@@ -45,25 +45,5 @@ public sealed class PipelineReferenceTests
         Assert.Equal(2L << 20, docs.ShardBytes);
     }
 
-    private static string ExampleYaml()
-    {
-        var text = ReferenceText();
-        var section = text.IndexOf("## A complete example", StringComparison.Ordinal);
-        var start = text.IndexOf("```yaml\n", section, StringComparison.Ordinal) + "```yaml\n".Length;
-        var end = text.IndexOf("```", start, StringComparison.Ordinal);
-        return text[start..end];
-    }
-
-    /// <summary>docs/pipeline-reference.md of this checkout.</summary>
-    internal static string ReferenceText()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docs", "pipeline-reference.md")))
-        {
-            dir = dir.Parent;
-        }
-
-        Assert.NotNull(dir);
-        return File.ReadAllText(Path.Combine(dir.FullName, "docs", "pipeline-reference.md"));
-    }
+    private static string ExampleYaml() => ReferenceDoc.YamlAfter("## A complete example");
 }

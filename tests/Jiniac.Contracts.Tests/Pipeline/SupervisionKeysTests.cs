@@ -58,7 +58,7 @@ public sealed class SupervisionKeysTests
     [Fact]
     public void The_example_in_the_reference_loads_as_it_says()
     {
-        var text = PipelineReferenceTests.ReferenceText();
+        var text = ReferenceDoc.Text();
         var section = text.IndexOf("## `training.supervision`", StringComparison.Ordinal);
         var start = text.IndexOf("  supervision:\n", text.IndexOf("```yaml\n", section, StringComparison.Ordinal), StringComparison.Ordinal) + "  supervision:\n".Length;
         var end = text.IndexOf("```", start, StringComparison.Ordinal);
