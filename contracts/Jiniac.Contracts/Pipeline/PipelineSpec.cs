@@ -201,6 +201,8 @@ public sealed record RetentionSpec
 {
     public int KeepLast { get; init; }
     public long KeepEvery { get; init; }
+}
+
 /// <summary>Which checkpoints a suite evaluates.</summary>
 public sealed record CheckpointPolicy
 {
