@@ -48,7 +48,8 @@ public sealed class IngestSourceConsumerTests : IAsyncLifetime
             RunId = "run-1",
             Stage = "stage-a",
             Attempt = 1,
-            Source = new SourceSpec { Name = "e2e", Paths = [path], EvalFraction = 0.1, ShardBytes = 1500 },
+            // These templated lines differ by a number only: near duplicates by design, so near dedup is off here.
+            Source = new SourceSpec { Name = "e2e", Paths = [path], EvalFraction = 0.1, ShardBytes = 1500, Dedup = new DedupSpec { Near = false } },
             OutputPrefix = "runs/run-1/stage-a/ingest/e2e",
         };
 

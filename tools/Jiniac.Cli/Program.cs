@@ -20,6 +20,9 @@ namespace Jiniac.Cli
               jiniac cancel RUN [--reason TEXT] [--state-dir DIR]
               jiniac tokenize --tokenizer FILE --input PATH... --output-prefix PREFIX
                               [--workers N] [--json-key text] [--append-eod]
+              jiniac ingest --source FILE_OR_GLOB... [--config source.yaml] --output DIR
+                  Clean, filter, de-duplicate and shard files as a pipeline source would; writes
+                  DIR/shards/*.jsonl and DIR/ingest/report.json (+ quarantine.jsonl).
 
             --state-dir defaults to ./.jiniac. Exit codes: 0 ok, 1 the run failed or was cancelled, 2 bad input.
             """;
@@ -56,6 +59,7 @@ namespace Jiniac.Cli
                     "replay" => await OperatorCommands.ReplayAsync(new CliArgs(rest, new HashSet<string>())),
                     "cancel" => await OperatorCommands.CancelAsync(new CliArgs(rest, new HashSet<string>())),
                     "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "append-eod" })),
+                    "ingest" => await IngestCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
                     _ => throw new CliException($"unknown command '{args[0]}'\n\n{Usage}"),
                 };
             }

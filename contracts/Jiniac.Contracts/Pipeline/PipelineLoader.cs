@@ -9,7 +9,7 @@ namespace Jiniac.Contracts.Pipeline;
 /// reported at once, each with its line, so a bad file is refused before anything starts. The loader
 /// only reads: it never creates, writes or deletes anything.
 /// </summary>
-public static class PipelineLoader
+public static partial class PipelineLoader
 {
     /// <exception cref="PipelineValidationException">the file is missing, not valid YAML, or breaks a rule.</exception>
     public static PipelineSpec Load(string path)
@@ -109,7 +109,7 @@ public static class PipelineLoader
     }
 
     /// <summary>The rules of the pipeline file, one method per section.</summary>
-    private sealed class Reader(Diagnostics diagnostics, string baseDirectory)
+    private sealed partial class Reader(Diagnostics diagnostics, string baseDirectory)
     {
         public PipelineSpec ReadPipeline(YamlSection root)
         {
@@ -471,7 +471,9 @@ public static class PipelineLoader
                     case "jsonl": format = SourceFormat.Jsonl; break;
                     case "jsonl.gz": format = SourceFormat.JsonlGz; break;
                     case "tree": format = SourceFormat.Tree; break;
-                    default: section.Error("format", $"must be one of auto, jsonl, jsonl.gz, tree, not '{formatText}'"); break;
+                    case "jsonl.zst": format = SourceFormat.JsonlZst; break;
+                    case "parquet": format = SourceFormat.Parquet; break;
+                    default: section.Error("format", $"must be one of auto, jsonl, jsonl.gz, jsonl.zst, parquet, tree, not '{formatText}'"); break;
                 }
             }
 
@@ -491,6 +493,7 @@ public static class PipelineLoader
             section.Check("shard_bytes", shardBytes >= 4096, "must be at least 4096");
             var minChars = section.Int("min_chars", defaults.MinChars);
             section.Check("min_chars", minChars >= 0, "must be at least 0");
+            var (cleaning, pii, dedup) = ReadSourceRules(section);
             section.Finish();
             return new SourceSpec
             {
@@ -503,6 +506,9 @@ public static class PipelineLoader
                 EvalFraction = evalFraction,
                 ShardBytes = shardBytes,
                 MinChars = minChars,
+                Cleaning = cleaning,
+                Pii = pii,
+                Dedup = dedup,
             };
         }
 

@@ -125,6 +125,9 @@ public static class TextCleaner
         return char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(text[i - 1]));
     }
 
+    /// <summary>The line tidying of <see cref="Clean"/> alone, for text that other rules have changed.</summary>
+    public static string Tidy(string text) => TidyLines(text);
+
     // Strips spaces/tabs at line ends, keeps at most one blank line between non-blank lines and none
     // at the start or end (the classic "\n{3,}" -> "\n\n").
     private static string TidyLines(string text)
