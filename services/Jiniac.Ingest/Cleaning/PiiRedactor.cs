@@ -427,18 +427,19 @@ internal sealed partial class PiiRedactor
         return false;
     }
 
-    [GeneratedRegex(@"(?<![\w.+\-%])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w\-])", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<![A-Za-z0-9_.+\-%])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![A-Za-z0-9_\-])", RegexOptions.CultureInvariant)]
     internal static partial Regex EmailPattern();
 
+    // ASCII classes only around the matches: Japanese glues numbers to kana ("携帯は090-1234-5678です").
     // Dotted quads not glued to letters, digits, dots or hyphens (so "1.2.3.4.5", "v1.2.3.4-rc" and "x1.2.3.4" are not candidates).
-    [GeneratedRegex(@"(?<![\w.\-])\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w\-]|\.\d)", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<![A-Za-z0-9_.\-])[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![A-Za-z0-9_\-]|\.[0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex Ipv4Pattern();
 
-    [GeneratedRegex(@"(?<![\w:.])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::[0-9A-Fa-f]{1,4}){0,6}(?:[0-9A-Fa-f]{1,4}|:)(?![\w:])|(?<![\w:])::(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4}(?![\w:.])", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<![A-Za-z0-9_:.])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::[0-9A-Fa-f]{1,4}){0,6}(?:[0-9A-Fa-f]{1,4}|:)(?![A-Za-z0-9_:])|(?<![A-Za-z0-9_:])::(?:[0-9A-Fa-f]{1,4}:){0,5}[0-9A-Fa-f]{1,4}(?![A-Za-z0-9_:.])", RegexOptions.CultureInvariant)]
     private static partial Regex Ipv6Pattern();
 
     // Digit runs with single space/hyphen separators and optional (area code) or +CC, not glued to letters,
     // other digits, dots, hyphens or underscores (which rules out hex hashes, identifiers and decimals).
-    [GeneratedRegex(@"(?<![\w.\-+/:#])(?:\+\d{1,3}[ \-]?)?(?:\(\d{1,5}\)[ \-]?)?\d(?:[ \-]?\d){7,22}(?![\w\-]|[.,]\d)", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"(?<![A-Za-z0-9_.\-+/:#])(?:\+[0-9]{1,3}[ \-]?)?(?:\([0-9]{1,5}\)[ \-]?)?[0-9](?:[ \-]?[0-9]){7,22}(?![A-Za-z0-9_\-]|[.,][0-9])", RegexOptions.CultureInvariant)]
     private static partial Regex NumberPattern();
 }
