@@ -446,7 +446,7 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
                 if (field is null)
                 {
                     await QuarantineAsync(file.Path, 0, QuarantineReasons.MissingField,
-                        $"no string column '{spec.TextField}' (columns: {string.Join(", ", parquet.Schema.GetDataFields().Select(f => f.Path.ToString()))})", default, cancellationToken);
+                        $"no string column '{spec.TextField}' (columns: {string.Join(", ", parquet.Schema.GetDataFields().Select(f => $"{f.Path} ({f.ClrType.Name})"))})", default, cancellationToken);
                     return;
                 }
 
@@ -506,7 +506,9 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
         {
             foreach (var field in schema.GetDataFields())
             {
-                if ((field.Name == name || field.Path.ToString() == name) && field.ClrType == typeof(string) && !field.IsArray)
+                // Parquet.Net 6 may type a UTF-8 column as ReadOnlyMemory<char>/<byte>; it reads any of them as strings.
+                var text = field.ClrType == typeof(string) || field.ClrType == typeof(ReadOnlyMemory<char>) || field.ClrType == typeof(ReadOnlyMemory<byte>) || field.ClrType == typeof(byte[]);
+                if ((field.Name == name || field.Path.ToString() == name) && text && !field.IsArray)
                 {
                     return field;
                 }

@@ -18,8 +18,9 @@ public sealed class MinHasherTests
 
     private static string Essay(int seed, int words)
     {
+        // Random letter words: prose-like for every rule (no digits, no repetition).
         var random = new Random(seed);
-        return string.Join(' ', Enumerable.Range(0, words).Select(_ => $"w{random.Next(5000)}"));
+        return string.Join(' ', Enumerable.Range(0, words).Select(_ => new string([.. Enumerable.Range(0, random.Next(3, 8)).Select(_ => (char)('a' + random.Next(26)))])));
     }
 
     private static int Shared(ulong[] a, ulong[] b) => a.Zip(b).Count(p => p.First == p.Second);
