@@ -410,15 +410,12 @@ internal sealed partial class PiiRedactor
     private static bool IsVersionContext(string line, int index)
     {
         var before = line.AsSpan(0, index).TrimEnd();
-        if (before.EndsWith("v", StringComparison.OrdinalIgnoreCase))
-        {
-            return true;
-        }
-
-        ReadOnlySpan<string> words = ["version", "ver.", "ver", "release", "build", "バージョン", "版", "firmware", "kernel"];
+        ReadOnlySpan<string> words = ["v", "version", "ver.", "ver", "release", "build", "バージョン", "版", "firmware", "kernel"];
         foreach (var word in words)
         {
-            if (before.EndsWith(word, StringComparison.OrdinalIgnoreCase))
+            // A whole word: "server 93.184.216.34" is an address even though "server" ends in "ver".
+            if (before.EndsWith(word, StringComparison.OrdinalIgnoreCase)
+                && (before.Length == word.Length || !char.IsAsciiLetter(before[^(word.Length + 1)]) || !char.IsAsciiLetter(word[0])))
             {
                 return true;
             }

@@ -25,6 +25,8 @@ public sealed class PiiRedactorTests
     [InlineData("Card 4111 1111 1111 1111 expires", "Card <CARD> expires")]
     [InlineData("カード番号 5555555555554444 です", "カード番号 <CARD> です")]
     [InlineData("The server at 8.8.8.8 answered", "The server at <IP> answered")]
+    [InlineData("server 93.184.216.34.", "server <IP>.")]
+    [InlineData("DNS サーバー 1.1.1.1 を使う", "DNS サーバー <IP> を使う")]
     [InlineData("IPv6 2606:4700:4700::1111 too", "IPv6 <IP> too")]
     public void Pii_is_replaced_by_its_token(string text, string expected) => Assert.Equal(expected, Redact(text).Text);
 
