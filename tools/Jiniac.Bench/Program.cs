@@ -2,11 +2,14 @@ using Jiniac.Bench;
 
 return args.Length > 0 && args[0] == "tokenize"
     ? TokenizeBench.Run(args.AsSpan(1), Console.Out, Console.Error)
+    : args.Length > 0 && args[0] == "ingest"
+    ? IngestBench.Run(args.AsSpan(1), Console.Out, Console.Error)
     : Usage(Console.Error);
 
 static int Usage(TextWriter error)
 {
     error.WriteLine("usage: jiniac-bench tokenize --tokenizer FILE --text FILE [--threads 1|N|all] [--seconds S]");
     error.WriteLine("                             [--split paragraphs|lines] [--ids-out FILE] [--also-no-cache]");
+    error.WriteLine("       jiniac-bench ingest --from FILE_OR_DIR... [--mb 100] [--repeats 3] [--no-minhash]");
     return 2;
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Jiniac.Ingest.Html;
 
@@ -11,6 +12,7 @@ namespace Jiniac.Ingest.Cleaning;
 internal static class BoilerplateLines
 {
     private const int MaxFooterChars = 160;
+    private const int MaxLineChars = 200; // NavigationLines' bound too
 
     private static readonly string[] FooterMarks =
     [
@@ -18,6 +20,12 @@ internal static class BoilerplateLines
     ];
 
     private static readonly string[] CookieWords = ["cookie", "クッキー"];
+
+    // One vectorised multi-string search tells whether a line can be a footer at all (most lines are not).
+    private static readonly SearchValues<string> FooterWords =
+        SearchValues.Create([.. FooterMarks, .. CookieWords, "copyright", "(c)", "©"], StringComparison.OrdinalIgnoreCase);
+
+    private static readonly SearchValues<char> NavigationMarks = SearchValues.Create(">»›≫|•·");
 
     private static readonly string[] CookieContext =
     [
@@ -82,18 +90,19 @@ internal static class BoilerplateLines
     public static bool IsBoilerplate(ReadOnlySpan<char> line)
     {
         var trimmed = line.Trim();
-        if (trimmed.IsEmpty || trimmed[0] is '|' or '>')
+        if (trimmed.IsEmpty || trimmed[0] is '|' or '>' || trimmed.Length > MaxLineChars)
         {
-            return false;
+            return false; // a paragraph-long line is content, whatever it contains
         }
 
-        return NavigationLines.IsNavigation(line) || IsFooter(trimmed);
+        // Navigation needs a separator, or is a short stock phrase; skip the detailed checks otherwise.
+        return ((trimmed.Length <= 40 || trimmed.IndexOfAny(NavigationMarks) >= 0) && NavigationLines.IsNavigation(line)) || IsFooter(trimmed);
     }
 
     /// <summary>A short line that is a copyright footer ("© 2024 Example Inc.", "Copyright (c) ...", "無断転載を禁じます") or a cookie notice.</summary>
     internal static bool IsFooter(ReadOnlySpan<char> line)
     {
-        if (line.Length > MaxFooterChars)
+        if (line.Length > MaxFooterChars || line.IndexOfAny(FooterWords) < 0)
         {
             return false;
         }

@@ -38,6 +38,7 @@ internal sealed partial class PiiRedactor
     private readonly bool _myNumber;
     private readonly bool _card;
     private readonly bool _ip;
+    private static readonly System.Buffers.SearchValues<char> Triggers = System.Buffers.SearchValues.Create("@:0123456789");
     private readonly StringBuilder _sb = new();
 
     public PiiRedactor(IReadOnlyList<string> kinds)
@@ -89,7 +90,8 @@ internal sealed partial class PiiRedactor
                 fence = !fence;
             }
 
-            if (isFence || fence || CodeLines.LooksLikeCode(line))
+            // Only a line with a trigger character can hold PII; the code check and the regexes are for those.
+            if (isFence || fence || line.IndexOfAny(Triggers) < 0 || CodeLines.LooksLikeCode(line))
             {
                 _sb.Append(line);
             }
@@ -122,7 +124,8 @@ internal sealed partial class PiiRedactor
             });
         }
 
-        if (hasColon && current.Contains(':'))
+        // An IPv6 address has "::" or seven colons; without them the hex-letter pattern would be tried at every word.
+        if (hasColon && (current.Contains("::", StringComparison.Ordinal) || current.AsSpan().Count(':') >= 7))
         {
             current = Ipv6Pattern().Replace(current, m =>
             {

@@ -22,6 +22,19 @@ internal readonly record struct ScriptStats(int Letters, int Japanese, int Kana,
         : (double)Latin / Letters >= 0.5 ? "en"
         : "other";
 
+    private static readonly byte[] AsciiClass = MakeAsciiClass();
+
+    private static byte[] MakeAsciiClass()
+    {
+        var table = new byte[128];
+        for (var c = 0; c < 128; c++)
+        {
+            table[c] = char.IsAsciiLetter((char)c) ? (byte)1 : char.IsAsciiDigit((char)c) ? (byte)2 : "#*{}<>[]\\^~_=@$%&+".Contains((char)c) ? (byte)3 : (byte)0;
+        }
+
+        return table;
+    }
+
     public static ScriptStats Of(ReadOnlySpan<char> text)
     {
         int letters = 0, japanese = 0, kana = 0, latin = 0, digits = 0, symbols = 0, nonSpace = 0;
@@ -35,18 +48,12 @@ internal readonly record struct ScriptStats(int Letters, int Japanese, int Kana,
             nonSpace++;
             if (c < '\u0080')
             {
-                if (char.IsAsciiLetter(c))
+                // One table lookup per ASCII character: 1 letter, 2 digit, 3 symbol.
+                switch (AsciiClass[c])
                 {
-                    letters++;
-                    latin++;
-                }
-                else if (char.IsAsciiDigit(c))
-                {
-                    digits++;
-                }
-                else if (c is '#' or '*' or '{' or '}' or '<' or '>' or '[' or ']' or '\\' or '^' or '~' or '_' or '=' or '@' or '$' or '%' or '&' or '+')
-                {
-                    symbols++;
+                    case 1: letters++; latin++; break;
+                    case 2: digits++; break;
+                    case 3: symbols++; break;
                 }
             }
             else if (ScriptTokens.IsJapanese(c))
@@ -93,8 +100,7 @@ internal sealed class RepetitionFilter
     private static readonly string[] TopNames = ["top_2_gram", "top_3_gram", "top_4_gram"];
     private static readonly string[] DupNames = ["duplicated_5_n_grams", "duplicated_6_n_grams", "duplicated_7_n_grams", "duplicated_8_n_grams", "duplicated_9_n_grams", "duplicated_10_n_grams"];
 
-    private readonly HashSet<ulong> _set = [];
-    private readonly Dictionary<ulong, int> _counts = [];
+    private readonly HashCounter _counter = new();
     private ulong[] _grams = new ulong[1024];
     private int[] _gramChars = new int[1024];
 
@@ -150,31 +156,47 @@ internal sealed class RepetitionFilter
                 _gramChars[i] += tokenChars[i + n - 1] + 1; // joined with a space, as datatrove's " ".join
             }
 
+            // When no n-gram repeats, no longer one can (its prefix would repeat): every later rule passes.
+            // Most documents stop here after the 3- or 4-grams, which halves the cost of this filter.
             if (n <= 4)
             {
-                if (TopShare(count) / length > TopNGrams[n - 2].Max)
+                var share = TopShare(count, out var repeats);
+                if (share / length > TopNGrams[n - 2].Max)
                 {
                     return TopNames[n - 2];
                 }
+
+                if (!repeats)
+                {
+                    return null;
+                }
             }
-            else if (DuplicatedChars(count, n) / length > DupNGrams[n - 5].Max)
+            else
             {
-                return DupNames[n - 5];
+                var duplicated = DuplicatedChars(count, n);
+                if (duplicated / length > DupNGrams[n - 5].Max)
+                {
+                    return DupNames[n - 5];
+                }
+
+                if (duplicated == 0)
+                {
+                    return null;
+                }
             }
         }
 
         return null;
     }
 
-    private double TopShare(int count)
+    private double TopShare(int count, out bool repeats)
     {
-        _counts.Clear();
+        _counter.Reset(count);
         var best = 0;
         var bestChars = 0;
         for (var i = 0; i < count; i++)
         {
-            ref var c = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_counts, _grams[i], out _);
-            c++;
+            var c = _counter.Increment(_grams[i]);
             if (c > best || (c == best && _gramChars[i] > bestChars))
             {
                 best = c;
@@ -182,18 +204,19 @@ internal sealed class RepetitionFilter
             }
         }
 
+        repeats = best >= 2;
         return best < 2 ? 0 : (double)best * bestChars;
     }
 
     // datatrove's find_all_duplicate: a repeated n-gram's characters count once per repeat and the scan skips past it.
     private double DuplicatedChars(int count, int n)
     {
-        _set.Clear();
+        _counter.Reset(count);
         var repeated = 0L;
         var i = 0;
         while (i < count)
         {
-            if (!_set.Add(_grams[i]))
+            if (_counter.Increment(_grams[i]) > 1)
             {
                 repeated += _gramChars[i];
                 i += n;
@@ -210,7 +233,7 @@ internal sealed class RepetitionFilter
     // Paragraphs are split at blank lines, lines at line breaks; empty pieces are skipped.
     private (int Count, int Duplicates, long DuplicateChars) Duplicates(string text, bool paragraphs)
     {
-        _set.Clear();
+        _counter.Reset(text.AsSpan().Count('\n') + 1); // at most one piece per line: the table never fills
         int count = 0, duplicates = 0;
         long duplicateChars = 0;
         var pos = 0;
@@ -239,7 +262,7 @@ internal sealed class RepetitionFilter
             }
 
             count++;
-            if (!_set.Add(System.IO.Hashing.XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(piece))))
+            if (_counter.Increment(System.IO.Hashing.XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(piece))) > 1)
             {
                 duplicates++;
                 duplicateChars += piece.Length;

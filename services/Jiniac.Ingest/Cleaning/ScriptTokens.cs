@@ -35,7 +35,30 @@ internal static class ScriptTokens
         {
             var c = text[i];
             int start = i, length;
-            if (IsJapanese(c))
+            if (char.IsAsciiLetterOrDigit(c))
+            {
+                // The ASCII fast path: most tokens of most text.
+                length = 1;
+                while (i + length < text.Length && char.IsAsciiLetterOrDigit(text[i + length]))
+                {
+                    length++;
+                }
+
+                while (i + length < text.Length && text[i + length] >= '\u0080' && char.IsLetterOrDigit(text[i + length]) && !IsJapanese(text[i + length]))
+                {
+                    length++; // "café": an accented letter continues the word (then the general rule below does not run)
+                    while (i + length < text.Length && char.IsAsciiLetterOrDigit(text[i + length]))
+                    {
+                        length++;
+                    }
+                }
+            }
+            else if (c < '\u0080')
+            {
+                i++;
+                continue;
+            }
+            else if (IsJapanese(c))
             {
                 var script = ScriptOf(c);
                 length = 1;
@@ -68,13 +91,30 @@ internal static class ScriptTokens
                 Array.Resize(ref lengths, lengths.Length * 2);
             }
 
-            hashes[count] = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(text.Slice(start, length)));
+            hashes[count] = HashOf(text.Slice(start, length));
             lengths[count] = length;
             count++;
             i = start + length;
         }
 
         return count;
+    }
+
+    // Short tokens are hashed inline (a multiply per character beats a library call per token); long ones by XXH3.
+    private static ulong HashOf(ReadOnlySpan<char> token)
+    {
+        if (token.Length > 16)
+        {
+            return XxHash3.HashToUInt64(MemoryMarshal.AsBytes(token));
+        }
+
+        var h = 0xCBF29CE484222325UL;
+        foreach (var c in token)
+        {
+            h = (h ^ c) * 0x100000001B3UL;
+        }
+
+        return h ^ (h >> 31) ^ ((ulong)token.Length << 56);
     }
 
     /// <summary>Hash of a token sequence from its tokens' hashes (order matters).</summary>

@@ -13,6 +13,11 @@ internal static partial class TextRules
     public static string NormalizeWhitespace(string text, out bool changed)
     {
         changed = false;
+        // The common case, checked with vectorised searches: nothing to collapse.
+        if (!text.Contains('\t') && !text.Contains("  ", StringComparison.Ordinal))
+        {
+            return text;
+        }
         var buffer = ArrayPool<char>.Shared.Rent(text.Length);
         try
         {

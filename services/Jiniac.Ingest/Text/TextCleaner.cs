@@ -16,7 +16,8 @@ public static class TextCleaner
     {
         var controlFree = DropControls(text);
         // IsNormalized is a cheap scan for the common (already normalised, mostly ASCII) case.
-        var normalized = controlFree.IsNormalized(Nfkc) ? controlFree : controlFree.Normalize(Nfkc);
+        // ASCII is NFKC already (a vectorised check); other text asks ICU.
+        var normalized = System.Text.Ascii.IsValid(controlFree) || controlFree.IsNormalized(Nfkc) ? controlFree : controlFree.Normalize(Nfkc);
         return TidyLines(normalized);
     }
 
