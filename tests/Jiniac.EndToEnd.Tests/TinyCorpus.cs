@@ -102,7 +102,8 @@ internal static class TinyCorpus
               - name: stories
                 path: data/en/stories.jsonl
                 eval_fraction: 0.05
-                cleaning: {{ repetition: false }}   # a 7x7x6 grammar is repetitive by construction: Gopher's rules drop a third of it
+                cleaning:                   # a 7x7x6 grammar is repetitive by construction: Gopher's rules drop a third of it
+                  repetition: false
           - name: ja
             token_budget: {jaBudget}
             sources:
@@ -110,7 +111,8 @@ internal static class TinyCorpus
                 path: data/ja
                 format: tree
                 eval_fraction: 0.1
-                cleaning: {{ repetition: false }}   # 125 sentences recombined: every page fails Gopher's n-gram rules
+                cleaning:                   # 125 sentences recombined: every page fails Gopher's n-gram rules
+                  repetition: false
         """;
 
     private static string Pick(Random random, string[] items) => items[random.Next(items.Length)];
