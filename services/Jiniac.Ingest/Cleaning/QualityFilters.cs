@@ -22,61 +22,24 @@ internal readonly record struct ScriptStats(int Letters, int Japanese, int Kana,
         : (double)Latin / Letters >= 0.5 ? "en"
         : "other";
 
-    private static readonly byte[] AsciiClass = MakeAsciiClass();
-
-    private static byte[] MakeAsciiClass()
-    {
-        var table = new byte[128];
-        for (var c = 0; c < 128; c++)
-        {
-            table[c] = char.IsAsciiLetter((char)c) ? (byte)1 : char.IsAsciiDigit((char)c) ? (byte)2 : "#*{}<>[]\\^~_=@$%&+".Contains((char)c) ? (byte)3 : (byte)0;
-        }
-
-        return table;
-    }
-
     public static ScriptStats Of(ReadOnlySpan<char> text)
     {
-        int letters = 0, japanese = 0, kana = 0, latin = 0, digits = 0, symbols = 0, nonSpace = 0;
+        // Branch-free counting from the character table (CharClass).
+        var table = CharClass.Table;
+        int letters = 0, japanese = 0, kana = 0, latin = 0, digits = 0, symbols = 0, spaces = 0;
         foreach (var c in text)
         {
-            if (c <= ' ')
-            {
-                continue;
-            }
-
-            nonSpace++;
-            if (c < '\u0080')
-            {
-                // One table lookup per ASCII character: 1 letter, 2 digit, 3 symbol.
-                switch (AsciiClass[c])
-                {
-                    case 1: letters++; latin++; break;
-                    case 2: digits++; break;
-                    case 3: symbols++; break;
-                }
-            }
-            else if (ScriptTokens.IsJapanese(c))
-            {
-                letters++;
-                japanese++;
-                kana += ScriptTokens.IsKana(c) ? 1 : 0;
-            }
-            else if (char.IsLetter(c))
-            {
-                letters++;
-                latin += c <= '\u024F' ? 1 : 0;
-            }
-            else if (char.IsDigit(c))
-            {
-                digits++;
-            }
-            else if (char.IsSymbol(c) && c is not ('\u3000' or '\u30FC'))
-            {
-                symbols++;
-            }
+            int f = table[c];
+            letters += f & 1;
+            digits += (f >> 1) & 1;
+            symbols += (f >> 2) & 1;
+            japanese += (f >> 3) & 1;
+            kana += ((f >> 4) | (f >> 5)) & 1;
+            latin += (f >> 6) & 1;
+            spaces += f >> 7;
         }
 
+        var nonSpace = text.Length - spaces;
         return new ScriptStats(letters, japanese, kana, latin, digits, symbols, nonSpace);
     }
 }

@@ -14,14 +14,7 @@ namespace Jiniac.Ingest.Cleaning;
 internal static class ScriptTokens
 {
     /// <summary>Kana (hiragana, katakana, the iteration mark and prolonged sound mark) and CJK ideographs.</summary>
-    public static bool IsJapanese(char c) =>
-        c is >= '\u3040' and <= '\u30FF' or >= '\u31F0' and <= '\u31FF' or >= '\u3400' and <= '\u4DBF'
-            or >= '\u4E00' and <= '\u9FFF' or >= '\uF900' and <= '\uFAFF' or '\u3005' or '\u3006';
-
-    // 0 kanji (with 々 〆), 1 hiragana, 2 katakana (with the prolonged sound mark ー).
-    private static int ScriptOf(char c) => c is >= '\u3040' and <= '\u309F' ? 1 : c is >= '\u30A0' and <= '\u30FF' or >= '\u31F0' and <= '\u31FF' ? 2 : 0;
-
-    public static bool IsKana(char c) => c is >= '\u3040' and <= '\u30FF' or >= '\u31F0' and <= '\u31FF';
+    public static bool IsJapanese(char c) => CharClass.IsJapanese(c);
 
     /// <summary>
     /// Writes each token's 64-bit hash and length (UTF-16 units) into the buffers (grown as needed) and returns the count.
@@ -29,40 +22,21 @@ internal static class ScriptTokens
     /// </summary>
     public static int Hash(ReadOnlySpan<char> text, ref ulong[] hashes, ref int[] lengths)
     {
+        var table = CharClass.Table;
+        const int Word = CharClass.Letter | CharClass.Digit;
+        const int Script = CharClass.Hiragana | CharClass.Katakana;
         var count = 0;
         var i = 0;
         while (i < text.Length)
         {
             var c = text[i];
-            int start = i, length;
-            if (char.IsAsciiLetterOrDigit(c))
+            int f = table[c];
+            int start = i, length = 1;
+            if ((f & CharClass.Japanese) != 0)
             {
-                // The ASCII fast path: most tokens of most text.
-                length = 1;
-                while (i + length < text.Length && char.IsAsciiLetterOrDigit(text[i + length]))
-                {
-                    length++;
-                }
-
-                while (i + length < text.Length && text[i + length] >= '\u0080' && char.IsLetterOrDigit(text[i + length]) && !IsJapanese(text[i + length]))
-                {
-                    length++; // "café": an accented letter continues the word (then the general rule below does not run)
-                    while (i + length < text.Length && char.IsAsciiLetterOrDigit(text[i + length]))
-                    {
-                        length++;
-                    }
-                }
-            }
-            else if (c < '\u0080')
-            {
-                i++;
-                continue;
-            }
-            else if (IsJapanese(c))
-            {
-                var script = ScriptOf(c);
-                length = 1;
-                while (i + length < text.Length && IsJapanese(text[i + length]) && ScriptOf(text[i + length]) == script)
+                // A run of one script: kanji (neither kana flag), hiragana or katakana.
+                var script = f & Script;
+                while (i + length < text.Length && (table[text[i + length]] & (CharClass.Japanese | Script)) == (CharClass.Japanese | script))
                 {
                     length++;
                 }
@@ -71,10 +45,9 @@ internal static class ScriptTokens
             {
                 length = 2; // astral ideographs (CJK extension B+) and emoji: one token each
             }
-            else if (char.IsLetterOrDigit(c))
+            else if ((f & Word) != 0)
             {
-                length = 1;
-                while (i + length < text.Length && char.IsLetterOrDigit(text[i + length]) && !IsJapanese(text[i + length]))
+                while (i + length < text.Length && (table[text[i + length]] & (Word | CharClass.Japanese)) is int g && (g & Word) != 0 && (g & CharClass.Japanese) == 0)
                 {
                     length++;
                 }
