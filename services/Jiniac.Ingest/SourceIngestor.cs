@@ -150,6 +150,15 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
         {
             throw new ArgumentException($"source '{spec.Name}': text_field must not be empty", nameof(spec));
         }
+
+        // The pipeline loader refuses these already; a command built elsewhere (a test, another client) is checked too.
+        var c = spec.Cleaning;
+        var d = spec.Dedup;
+        if (c.MaxChars < 0 || c.MinJapaneseRatio is < 0 or > 1 || c.MaxSymbolRatio is < 0 or > 1 || c.MaxDigitRatio is < 0 or > 1
+            || d.Shingle is < 1 or > 32 || d.Bands is < 1 or > 64 || d.Rows is < 1 or > 32)
+        {
+            throw new ArgumentException($"source '{spec.Name}': a cleaning or dedup setting is out of range ({c}, {d})", nameof(spec));
+        }
     }
 
     private async Task WriteReportAsync(SourceSpec spec, IngestResult result, Run run, int skippedFiles, ShardWriter train, ShardWriter eval, CancellationToken cancellationToken)

@@ -75,6 +75,15 @@ public sealed class StageDedupTests : IDisposable
     }
 
     [Fact]
+    public async Task Out_of_range_settings_are_refused_before_anything_is_read()
+    {
+        var path = _fx.Write("a.jsonl", Line("text"));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => _fx.IngestAsync(IngestFixture.Spec("a", path) with { Dedup = new DedupSpec { Shingle = 0 } }));
+        await Assert.ThrowsAsync<ArgumentException>(() => _fx.IngestAsync(IngestFixture.Spec("a", path) with { Cleaning = new CleaningSpec { MaxDigitRatio = 2 } }));
+    }
+
+    [Fact]
     public async Task Dedup_rules_can_be_turned_off_per_source()
     {
         var text = Essay(1, 200);
