@@ -14,6 +14,11 @@ public sealed record IngestSource
     public required SourceSpec Source { get; init; }
     /// <summary>Blob key prefix under which this source's report and quarantine are written.</summary>
     public required string OutputPrefix { get; init; }
+    /// <summary>
+    /// The dedup indexes (<c>{outputPrefix}/dedup.bin</c>) of the stage's sources before this one, which are
+    /// ingested first: what they kept is a duplicate here, so dedup covers the whole stage. Empty: none.
+    /// </summary>
+    public IReadOnlyList<string> PriorDedupIndexes { get; init; } = [];
 }
 
 /// <summary>Train a tokenizer on a sample of the given shards and store it as a HF tokenizer.json.</summary>

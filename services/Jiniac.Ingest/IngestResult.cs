@@ -30,4 +30,16 @@ public sealed record IngestResult
     /// <summary>UTF-8 bytes of the documents' text in the shards.</summary>
     public required long TextBytesOut { get; init; }
     public required string ReportBlob { get; init; }
+    /// <summary>Near duplicates dropped (MinHash LSH), apart from the exact <see cref="Duplicates"/>.</summary>
+    public long NearDuplicates { get; init; }
+    /// <summary>PII replaced, by kind.</summary>
+    public IReadOnlyDictionary<string, long> PiiHits { get; init; } = new SortedDictionary<string, long>();
+    /// <summary>What the rewriting rules changed (boilerplate lines, URLs, e-mails, whitespace).</summary>
+    public IReadOnlyDictionary<string, long> Modified { get; init; } = new SortedDictionary<string, long>();
+    /// <summary>Kept documents by language.</summary>
+    public IReadOnlyDictionary<string, long> Languages { get; init; } = new SortedDictionary<string, long>();
+    /// <summary>Records (of <see cref="RecordsIn"/>) that were quarantined: RecordsIn = RecordsOut + dropped + duplicates + near duplicates + this.</summary>
+    public long QuarantinedRecords { get; init; }
+    /// <summary>This source's dedup index, which later sources of the stage load.</summary>
+    public string? DedupIndexBlob { get; init; }
 }

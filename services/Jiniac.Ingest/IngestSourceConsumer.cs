@@ -29,6 +29,7 @@ public sealed class IngestSourceConsumer(SourceIngestor ingestor, ILogger<Ingest
             result = await ingestor.IngestAsync(
                 command.Source,
                 command.OutputPrefix,
+                command.PriorDedupIndexes,
                 shard => context.Publish(new ShardIngested
                 {
                     RunId = command.RunId,

@@ -6,6 +6,7 @@ using System.Text.Unicode;
 using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting.Blobs;
+using Jiniac.Ingest.Dedup;
 using Jiniac.Ingest.Html;
 using Jiniac.Ingest.Output;
 using Jiniac.Ingest.Reading;
@@ -27,15 +28,29 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
 {
     public const string ReportName = "report.json";
     public const string QuarantineName = "quarantine.jsonl";
+    public const string DedupIndexName = "dedup.bin";
 
     private static readonly JsonWriterOptions ReportJson = new() { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <param name="onShard">Called as soon as each shard is stored, before the rest of the source is read.</param>
     /// <exception cref="SourceUnreadableException">the source cannot be read at all (missing path, nothing matched).</exception>
     /// <exception cref="ArgumentException">the spec or output prefix is invalid.</exception>
-    public async Task<IngestResult> IngestAsync(SourceSpec spec, string outputPrefix, Func<IngestedShard, Task> onShard, CancellationToken cancellationToken)
+    public Task<IngestResult> IngestAsync(SourceSpec spec, string outputPrefix, Func<IngestedShard, Task> onShard, CancellationToken cancellationToken) =>
+        IngestAsync(spec, outputPrefix, [], onShard, cancellationToken);
+
+    /// <param name="priorDedupIndexes">The dedup indexes (<see cref="DedupIndexName"/> blobs) of the sources before this one in its
+    /// stage: documents they kept are duplicates here (see <see cref="DedupIndex"/>).</param>
+    public async Task<IngestResult> IngestAsync(SourceSpec spec, string outputPrefix, IReadOnlyList<string> priorDedupIndexes,
+        Func<IngestedShard, Task> onShard, CancellationToken cancellationToken)
     {
         Validate(spec, outputPrefix);
+        var index = new DedupIndex();
+        foreach (var prior in priorDedupIndexes)
+        {
+            BlobKey.Validate(prior);
+            await index.LoadAsync(blobs, prior, cancellationToken);
+        }
+
         var files = SourceFiles.Resolve(spec, out var skippedFiles);
         var tempDir = options.TempDir ?? throw new InvalidOperationException("IngestOptions.TempDir is not set");
         Directory.CreateDirectory(tempDir);
@@ -52,14 +67,18 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
         await using var train = new ShardWriter(blobs, SplitNames.Train, spec.ShardBytes, tempDir, Collect, logger);
         await using var eval = new ShardWriter(blobs, SplitNames.Eval, spec.ShardBytes, tempDir, Collect, logger);
         await using var quarantine = new QuarantineWriter(tempDir);
-        var run = new Run(spec, new DocumentSink(spec, train, eval), quarantine, options.MaxRecordBytes, logger);
+        var run = new Run(spec, new DocumentSink(spec, train, eval, index), quarantine, options.MaxRecordBytes, logger);
 
         foreach (var file in files)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (file.Kind is InputKind.Jsonl or InputKind.JsonlGz)
+            if (file.Kind is InputKind.Jsonl or InputKind.JsonlGz or InputKind.JsonlZst)
             {
                 await run.ReadJsonlAsync(file, cancellationToken);
+            }
+            else if (file.Kind == InputKind.Parquet)
+            {
+                await run.ReadParquetAsync(file, cancellationToken);
             }
             else
             {
@@ -68,6 +87,8 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
         }
 
         await run.Sink.CompleteAsync(cancellationToken);
+        var dedupBlob = $"{outputPrefix}/{DedupIndexName}";
+        await index.StoreAsync(blobs, dedupBlob, cancellationToken);
 
         var quarantineBlob = await quarantine.StoreAsync(blobs, $"{outputPrefix}/{QuarantineName}", cancellationToken);
         var result = new IngestResult
@@ -80,7 +101,13 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
             TrainRecords = train.Records,
             EvalRecords = eval.Records,
             Duplicates = run.Sink.Duplicates,
+            NearDuplicates = run.Sink.NearDuplicates,
             Dropped = new SortedDictionary<string, long>(run.Sink.Dropped.ToDictionary(), StringComparer.Ordinal),
+            PiiHits = new SortedDictionary<string, long>(run.Sink.PiiHits.ToDictionary(), StringComparer.Ordinal),
+            Modified = new SortedDictionary<string, long>(run.Sink.Modified.ToDictionary(), StringComparer.Ordinal),
+            Languages = new SortedDictionary<string, long>(run.Sink.Languages.ToDictionary(), StringComparer.Ordinal),
+            QuarantinedRecords = run.RecordsIn - run.Sink.Accepted,
+            DedupIndexBlob = dedupBlob,
             Quarantined = quarantine.Count,
             QuarantineReasons = new SortedDictionary<string, long>(quarantine.Reasons.ToDictionary(), StringComparer.Ordinal),
             QuarantineBlob = quarantineBlob,
@@ -123,6 +150,15 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
         {
             throw new ArgumentException($"source '{spec.Name}': text_field must not be empty", nameof(spec));
         }
+
+        // The pipeline loader refuses these already; a command built elsewhere (a test, another client) is checked too.
+        var c = spec.Cleaning;
+        var d = spec.Dedup;
+        if (c.MaxChars < 0 || c.MinJapaneseRatio is < 0 or > 1 || c.MaxSymbolRatio is < 0 or > 1 || c.MaxDigitRatio is < 0 or > 1
+            || d.Shingle is < 1 or > 32 || d.Bands is < 1 or > 64 || d.Rows is < 1 or > 32)
+        {
+            throw new ArgumentException($"source '{spec.Name}': a cleaning or dedup setting is out of range ({c}, {d})", nameof(spec));
+        }
     }
 
     private async Task WriteReportAsync(SourceSpec spec, IngestResult result, Run run, int skippedFiles, ShardWriter train, ShardWriter eval, CancellationToken cancellationToken)
@@ -141,9 +177,15 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
             json.WriteNumber("recordsIn", result.RecordsIn);
             json.WriteNumber("recordsOut", result.RecordsOut);
             json.WriteNumber("duplicates", result.Duplicates);
+            json.WriteNumber("nearDuplicates", result.NearDuplicates);
             json.WriteNumber("emptyLines", run.EmptyLines);
             WriteCounts(json, "dropped", result.Dropped);
+            WriteCounts(json, "modified", result.Modified);
+            WriteCounts(json, "pii", result.PiiHits);
+            WriteCounts(json, "languages", result.Languages);
+            WriteRules(json, spec);
             json.WriteNumber("quarantined", result.Quarantined);
+            json.WriteNumber("quarantinedRecords", result.QuarantinedRecords);
             WriteCounts(json, "quarantinedByReason", result.QuarantineReasons);
             if (result.QuarantineBlob is null)
             {
@@ -204,6 +246,27 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
         json.WriteEndObject();
     }
 
+    // The rules in force, so a report says what it counted against.
+    private static void WriteRules(Utf8JsonWriter json, SourceSpec spec)
+    {
+        var c = spec.Cleaning;
+        json.WriteStartObject("rules");
+        json.WriteBoolean("whitespace", c.Whitespace);
+        json.WriteBoolean("boilerplate", c.Boilerplate);
+        json.WriteBoolean("stripUrls", c.StripUrls);
+        json.WriteBoolean("stripEmails", c.StripEmails);
+        json.WriteNumber("maxChars", c.MaxChars);
+        json.WriteString("languages", string.Join(',', c.Languages));
+        json.WriteNumber("minJapaneseRatio", c.MinJapaneseRatio);
+        json.WriteNumber("maxSymbolRatio", c.MaxSymbolRatio);
+        json.WriteNumber("maxDigitRatio", c.MaxDigitRatio);
+        json.WriteBoolean("repetition", c.Repetition);
+        json.WriteString("pii", spec.Pii.Redact ? string.Join(',', spec.Pii.Kinds) : "");
+        json.WriteBoolean("exactDedup", spec.Dedup.Exact);
+        json.WriteString("nearDedup", spec.Dedup.Near ? $"minhash shingle={spec.Dedup.Shingle} bands={spec.Dedup.Bands} rows={spec.Dedup.Rows}" : "off");
+        json.WriteEndObject();
+    }
+
     private static void WriteSplit(Utf8JsonWriter json, string name, ShardWriter writer)
     {
         json.WriteStartObject(name);
@@ -243,10 +306,20 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
             await using var _ = stream;
             var size = stream.Length;
             BytesIn += size;
+            if (size == 0)
+            {
+                await QuarantineAsync(file.Path, 0, QuarantineReasons.EmptyFile, "the file is empty", default, cancellationToken);
+                FileReports.Add(new FileReport(file.Path, file.Kind, 0, 0));
+                return;
+            }
+
             var gzip = file.Kind == InputKind.JsonlGz;
+            var zstd = file.Kind == InputKind.JsonlZst;
             Crc32ReadStream? decompressed = gzip ? new Crc32ReadStream(new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true)) : null;
             await using var __ = decompressed;
-            using var reader = new Utf8LineReader(decompressed ?? (Stream)stream, maxRecordBytes);
+            Stream? zstdStream = zstd ? new ZstdSharp.DecompressionStream(stream, leaveOpen: true) : null;
+            await using var ___ = zstdStream;
+            using var reader = new Utf8LineReader(decompressed ?? zstdStream ?? stream, maxRecordBytes);
             var records = 0L;
             byte[]? unterminatedLast = null;
             var failed = false;
@@ -255,6 +328,14 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
                 while (await reader.ReadLineAsync(cancellationToken))
                 {
                     var line = reader.Line;
+                    if (reader.LineNumber == 1 && line.Span.IndexOf((byte)0) >= 0)
+                    {
+                        // NUL bytes never occur in JSON text: this is a binary file, not thousands of bad lines.
+                        failed = true;
+                        await QuarantineAsync(file.Path, 1, QuarantineReasons.BinaryFile, "the file holds NUL bytes: binary, not JSON Lines", line, cancellationToken);
+                        break;
+                    }
+
                     if (reader.TooLong)
                     {
                         records++;
@@ -279,10 +360,18 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
                     await LineAsync(file, reader.LineNumber, line, cancellationToken);
                 }
             }
-            catch (InvalidDataException e)
+            catch (EndOfStreamException e) when (zstd)
+            {
+                // ZstdSharp reports input that ends inside a frame; the half line it was reading is not returned.
+                failed = true;
+                await QuarantineAsync(file.Path, reader.LineNumber, QuarantineReasons.TruncatedZstd,
+                    $"the zstd data ends inside a frame ({e.Message}): truncated; lines up to {reader.LineNumber} kept, at compressed offset {stream.Position}",
+                    default, cancellationToken);
+            }
+            catch (Exception e) when (e is InvalidDataException || (zstd && e is ZstdSharp.ZstdException))
             {
                 failed = true;
-                await QuarantineAsync(file.Path, reader.LineNumber, QuarantineReasons.CorruptGzip,
+                await QuarantineAsync(file.Path, reader.LineNumber, zstd ? QuarantineReasons.CorruptZstd : QuarantineReasons.CorruptGzip,
                     $"{e.Message} (lines up to {reader.LineNumber} kept)", default, cancellationToken);
             }
             catch (IOException e)
@@ -315,6 +404,126 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
 
             RecordsIn += records;
             FileReports.Add(new FileReport(file.Path, file.Kind, size, records));
+        }
+
+        /// <summary>
+        /// Parquet: one row group at a time, only the text column, so memory is bounded by the largest row
+        /// group's text column. A row group larger than the record limit, or a value larger than it, is
+        /// quarantined (line = row number, 1-based, across the file).
+        /// </summary>
+        public async Task ReadParquetAsync(InputFile file, CancellationToken cancellationToken)
+        {
+            long size;
+            FileStream stream;
+            try
+            {
+                stream = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.RandomAccess);
+                size = stream.Length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                await QuarantineAsync(file.Path, 0, QuarantineReasons.UnreadableFile, e.Message, default, cancellationToken);
+                FileReports.Add(new FileReport(file.Path, file.Kind, 0, 0));
+                return;
+            }
+
+            await using var _ = stream;
+            BytesIn += size;
+            var records = 0L;
+            var row = 0L;
+            try
+            {
+                if (size == 0)
+                {
+                    await QuarantineAsync(file.Path, 0, QuarantineReasons.EmptyFile, "the file is empty", default, cancellationToken);
+                    return;
+                }
+
+                Parquet.ParquetReader parquet;
+                try
+                {
+                    parquet = await Parquet.ParquetReader.CreateAsync(stream, null, leaveStreamOpen: true, cancellationToken);
+                }
+                catch (Exception e) when (e is IOException or InvalidDataException or Parquet.ParquetException or InvalidOperationException or ArgumentException)
+                {
+                    await QuarantineAsync(file.Path, 0, QuarantineReasons.InvalidParquet, $"not a readable parquet file: {e.Message}", default, cancellationToken);
+                    return;
+                }
+
+                await using var __ = parquet;
+                var field = FindColumn(parquet.Schema, spec.TextField);
+                if (field is null)
+                {
+                    await QuarantineAsync(file.Path, 0, QuarantineReasons.MissingField,
+                        $"no string column '{spec.TextField}' (columns: {string.Join(", ", parquet.Schema.GetDataFields().Select(f => $"{f.Path} ({f.ClrType.Name})"))})", default, cancellationToken);
+                    return;
+                }
+
+                for (var g = 0; g < parquet.RowGroupCount; g++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    using var group = parquet.OpenRowGroupReader(g);
+                    var rows = group.RowCount;
+                    var meta = group.GetMetadata(field);
+                    var columnBytes = meta?.MetaData?.TotalUncompressedSize ?? 0;
+                    if (columnBytes > maxRecordBytes * 4L)
+                    {
+                        records += rows;
+                        await QuarantineAsync(file.Path, row + 1, QuarantineReasons.TooLarge,
+                            $"row group {g}: its '{spec.TextField}' column is {columnBytes} bytes uncompressed, over the {maxRecordBytes * 4L}-byte bound (rows {row + 1}-{row + rows})",
+                            default, cancellationToken);
+                        row += rows;
+                        continue;
+                    }
+
+                    var values = new string?[rows];
+                    await group.ReadAsync(field, values.AsMemory(), null, cancellationToken);
+                    for (var i = 0; i < values.Length; i++)
+                    {
+                        row++;
+                        records++;
+                        var value = values[i];
+                        values[i] = null;
+                        if (value is null)
+                        {
+                            await QuarantineAsync(file.Path, row, QuarantineReasons.FieldNotString, $"row {row}: '{spec.TextField}' is null", default, cancellationToken);
+                        }
+                        else if (value.Length > maxRecordBytes)
+                        {
+                            await QuarantineAsync(file.Path, row, QuarantineReasons.TooLarge, $"row {row}: text of {value.Length} characters is over the {maxRecordBytes}-byte limit",
+                                Encoding.UTF8.GetBytes(value[..Math.Min(value.Length, 1024)]), cancellationToken);
+                        }
+                        else
+                        {
+                            await sink.AcceptAsync($"{spec.Name}:{file.RelativeName}:{row}", value, cleaned: false, cancellationToken);
+                        }
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or Parquet.ParquetException or InvalidOperationException or IndexOutOfRangeException or ArgumentException)
+            {
+                await QuarantineAsync(file.Path, row, QuarantineReasons.InvalidParquet, $"parquet read failed after row {row}: {e.Message} (rows up to {row} kept)", default, cancellationToken);
+            }
+            finally
+            {
+                RecordsIn += records;
+                FileReports.Add(new FileReport(file.Path, file.Kind, size, records));
+            }
+        }
+
+        private static Parquet.Schema.DataField? FindColumn(Parquet.Schema.ParquetSchema schema, string name)
+        {
+            foreach (var field in schema.GetDataFields())
+            {
+                // Parquet.Net 6 may type a UTF-8 column as ReadOnlyMemory<char>/<byte>; it reads any of them as strings.
+                var text = field.ClrType == typeof(string) || field.ClrType == typeof(ReadOnlyMemory<char>) || field.ClrType == typeof(ReadOnlyMemory<byte>) || field.ClrType == typeof(byte[]);
+                if ((field.Name == name || field.Path.ToString() == name) && text && !field.IsArray)
+                {
+                    return field;
+                }
+            }
+
+            return null;
         }
 
         private async ValueTask LineAsync(InputFile file, long lineNumber, ReadOnlyMemory<byte> line, CancellationToken cancellationToken)
@@ -366,6 +575,18 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
             }
 
             FileReports.Add(new FileReport(file.Path, file.Kind, bytes.Length, 1));
+            if (bytes.Length == 0)
+            {
+                await QuarantineAsync(file.Path, 0, QuarantineReasons.EmptyFile, "the file is empty", default, cancellationToken);
+                return;
+            }
+
+            if (bytes.AsSpan(0, Math.Min(bytes.Length, 8192)).IndexOf((byte)0) >= 0)
+            {
+                await QuarantineAsync(file.Path, 0, QuarantineReasons.BinaryFile, "the file holds NUL bytes: binary, not text", bytes.AsMemory(0, Math.Min(bytes.Length, 64)), cancellationToken);
+                return;
+            }
+
             var html = file.Kind == InputKind.Html;
             if (!DocumentDecoder.TryDecode(bytes, html, out var text, out var badLine))
             {

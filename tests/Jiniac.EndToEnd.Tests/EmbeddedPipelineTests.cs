@@ -100,6 +100,11 @@ public sealed class EmbeddedPipelineTests : IDisposable
         var ingest = stages[0].GetProperty("ingest");
         Assert.Equal(1, ingest.GetProperty("quarantined").GetInt64());
         Assert.Equal(1, ingest.GetProperty("duplicates").GetInt64());
+        // ... and the source's own report, beside the stage counts, accounts for every record.
+        var report = run.GetProperty("ingestReports").GetProperty("en").GetProperty("stories");
+        Assert.Equal((242L, 1L, 1L), (report.GetProperty("recordsIn").GetInt64(), report.GetProperty("duplicates").GetInt64(), report.GetProperty("quarantinedRecords").GetInt64()));
+        Assert.Equal(242L, report.GetProperty("recordsOut").GetInt64() + report.GetProperty("dropped").EnumerateObject().Sum(p => p.Value.GetInt64())
+            + report.GetProperty("duplicates").GetInt64() + report.GetProperty("nearDuplicates").GetInt64() + report.GetProperty("quarantinedRecords").GetInt64());
 
         // The curriculum: stage 2 trained from stage 1's weights, and learned its own domain.
         // Stage 1 was trained on English: its own domain scores far better than the unseen Japanese one.

@@ -48,7 +48,8 @@ public sealed class IngestSourceConsumerTests : IAsyncLifetime
             RunId = "run-1",
             Stage = "stage-a",
             Attempt = 1,
-            Source = new SourceSpec { Name = "e2e", Paths = [path], EvalFraction = 0.1, ShardBytes = 1500 },
+            // These templated lines differ by a number only: near duplicates by design, so near dedup is off here.
+            Source = new SourceSpec { Name = "e2e", Paths = [path], EvalFraction = 0.1, ShardBytes = 1500, Dedup = new DedupSpec { Near = false } },
             OutputPrefix = "runs/run-1/stage-a/ingest/e2e",
         };
 
@@ -102,6 +103,31 @@ public sealed class IngestSourceConsumerTests : IAsyncLifetime
         Assert.Equal("missing", failed.Source);
         Assert.Contains("does not exist", failed.Reason, StringComparison.Ordinal);
         Assert.DoesNotContain(_events.All<SourceIngested>(), e => e.RunId == "run-x");
+    }
+
+    [Fact]
+    public async Task A_later_source_of_the_stage_is_deduplicated_against_the_indexes_the_command_names()
+    {
+        var text = JsonSerializer.Serialize(new { text = "The captain watched the white whale from the deck of the ship at dawn." }) + "\n";
+        var first = _fx.Write("first.jsonl", text);
+        var second = _fx.Write("second.jsonl", text + JsonSerializer.Serialize(new { text = "A different document entirely, about the quiet harbour." }) + "\n");
+        var sender = _host.Services.GetRequiredService<ICommandSender>();
+        IngestSource Command(string name, string path, IReadOnlyList<string> priors) => new()
+        {
+            RunId = "run-s",
+            Stage = "s",
+            Attempt = 1,
+            Source = new SourceSpec { Name = name, Paths = [path], EvalFraction = 0 },
+            OutputPrefix = $"runs/run-s/s/ingest/{name}",
+            PriorDedupIndexes = priors,
+        };
+
+        await sender.SendAsync(Command("a", first, []), CancellationToken.None);
+        await _events.WaitForAsync<SourceIngested>(e => e.RunId == "run-s" && e.Source == "a");
+        await sender.SendAsync(Command("b", second, ["runs/run-s/s/ingest/a/dedup.bin"]), CancellationToken.None);
+        var b = await _events.WaitForAsync<SourceIngested>(e => e.RunId == "run-s" && e.Source == "b");
+
+        Assert.Equal((2L, 1L, 1L), (b.RecordsIn, b.RecordsOut, b.Duplicates));
     }
 
     /// <summary>Every event the test cares about, in arrival order, with waiters.</summary>

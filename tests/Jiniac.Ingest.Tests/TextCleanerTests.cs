@@ -45,3 +45,38 @@ public sealed class TextCleanerTests
         Assert.Equal(5, TextCleaner.CountChars("日本語です"));
     }
 }
+
+public sealed class NfkcQuickCheckTests
+{
+    [Fact]
+    public void A_character_the_quick_check_calls_stable_is_nfkc_alone_and_after_any_base()
+    {
+        Span<char> pair = stackalloc char[2];
+        var stable = 0;
+        for (var i = 0; i < 65536; i++)
+        {
+            var c = (char)i;
+            if (!TextCleaner.QuickIsNfkc([c]))
+            {
+                continue;
+            }
+
+            stable++;
+            Assert.True(c.ToString().IsNormalized(System.Text.NormalizationForm.FormKC), $"U+{i:X4}");
+            foreach (var before in "aeAカか가ᄀ")
+            {
+                pair[0] = before;
+                pair[1] = c;
+                // What NFKC does to the pair is what it does to its first character alone: c never composes with it.
+                Assert.True(new string(pair).Normalize(System.Text.NormalizationForm.FormKC) == before.ToString().Normalize(System.Text.NormalizationForm.FormKC) + c,
+                    $"U+{(int)before:X4} U+{i:X4}");
+            }
+        }
+
+        Assert.InRange(stable, 40_000, 65_000);
+        Assert.False(TextCleaner.QuickIsNfkc("ｶﾞ"));   // half-width katakana and voiced mark
+        Assert.False(TextCleaner.QuickIsNfkc("か\u3099")); // combining voiced mark
+        Assert.True(TextCleaner.QuickIsNfkc("日本語のテキスト、ふつうの文。"));
+        Assert.Equal("ガ", TextCleaner.Clean("カ\u3099"));
+    }
+}

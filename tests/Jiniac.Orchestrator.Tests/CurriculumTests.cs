@@ -29,10 +29,10 @@ public sealed class CurriculumTests : IDisposable
             var submitted = await host.Run(RunId).SubmitAsync(Pipelines.TwoStages(RunId));
             Assert.Equal(new SubmitResult(RunId, true, null), submitted);
 
-            // Stage 1's sources are ingested first, and nothing else is asked for.
-            var ingests = await c.WaitForAsync<IngestSource>(x => x.RunId == RunId, 2);
-            Assert.Equal(["stories", "wiki"], ingests.Select(x => x.Source.Name).Order());
-            Assert.All(ingests, x => Assert.Equal(("en", 1, $"runs/{RunId}/en/ingest/{x.Source.Name}"), (x.Stage, x.Attempt, x.OutputPrefix)));
+            // Stage 1's first source is ingested first, and nothing else is asked for (sources go one by one, for stage-wide dedup).
+            var first = Assert.Single(await c.WaitForAsync<IngestSource>(x => x.RunId == RunId));
+            Assert.Equal(("stories", "en", 1, $"runs/{RunId}/en/ingest/stories"), (first.Source.Name, first.Stage, first.Attempt, first.OutputPrefix));
+            Assert.Empty(first.PriorDedupIndexes);
             var view = (await host.Run(RunId).GetViewAsync())!;
             Assert.Equal(("Running", "Preparing", "Pending"), (view.Status, view.Stages[0].Status, view.Stages[1].Status));
 
@@ -42,6 +42,11 @@ public sealed class CurriculumTests : IDisposable
             await host.Publish(s.SourceIngested("en", "stories", s.StoriesTrain1, s.StoriesTrain2, s.StoriesEval));
             await Drive.StageView(host, RunId, "en", v => v.SourcesDone == 1 && v.ShardsTotal == 3, "has stories ingested");
             Assert.Empty(c.Of<TrainTokenizer>(x => x.RunId == RunId)); // one source of two: too early for the tokenizer
+
+            // The second source comes next, told the first one's dedup index.
+            var second = (await c.WaitForAsync<IngestSource>(x => x.RunId == RunId, 2))[1];
+            Assert.Equal(("wiki", $"runs/{RunId}/en/ingest/wiki"), (second.Source.Name, second.OutputPrefix));
+            Assert.Equal([$"runs/{RunId}/en/ingest/stories/dedup.bin"], second.PriorDedupIndexes);
 
             // The tokenizer is trained once every source of stage 1 is ingested, on its training shards only.
             await host.Publish(s.SourceIngested("en", "wiki", s.WikiTrain, s.WikiEval));

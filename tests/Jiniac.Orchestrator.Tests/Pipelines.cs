@@ -130,8 +130,10 @@ public static class Drive
         var shards = new RunShards(runId);
         var submitted = await host.Run(runId).SubmitAsync(spec ?? Pipelines.TwoStages(runId));
         Assert.Null(submitted.Error);
-        await host.Commands.WaitForAsync<IngestSource>(c => c.RunId == runId && c.Stage == "en", 2);
+        // A stage's sources are ingested one after another (stage-wide dedup): wiki is asked for once stories is done.
+        await host.Commands.WaitForAsync<IngestSource>(c => c.RunId == runId && c.Stage == "en");
         await host.Publish(shards.SourceIngested("en", "stories", shards.StoriesTrain1, shards.StoriesTrain2, shards.StoriesEval));
+        await host.Commands.WaitForAsync<IngestSource>(c => c.RunId == runId && c.Stage == "en", 2);
         await host.Publish(shards.SourceIngested("en", "wiki", shards.WikiTrain, shards.WikiEval));
         await host.Commands.WaitForAsync<TrainTokenizer>(c => c.RunId == runId);
         await host.Publish(shards.Tokenizer);

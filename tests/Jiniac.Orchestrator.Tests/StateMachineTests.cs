@@ -92,7 +92,7 @@ public sealed class StateMachineTests(OrchestratorHostFixture fixture) : IClassF
     {
         const string run = "twice";
         Assert.Equal((true, (string?)null), ((await Host.Run(run).SubmitAsync(Pipelines.TwoStages(run))) is var first ? (first.Created, first.Error) : default));
-        await Host.Commands.WaitForAsync<IngestSource>(c => c.RunId == run, 2);
+        await Host.Commands.WaitForAsync<IngestSource>(c => c.RunId == run);
 
         var same = await Host.Run(run).SubmitAsync(Pipelines.TwoStages(run));
         Assert.Equal((false, (string?)null), (same.Created, same.Error));

@@ -24,6 +24,9 @@ namespace Jiniac.Cli
                               [--workers N] [--json-key text] [--append-eod]
               jiniac hub serve [--dir DIR] [--port N] [--token-file FILE] [--state-dir DIR]
                   Serve a hub folder (default: the state dir's hub/) on loopback with the Hub's API.
+              jiniac ingest --source FILE_OR_GLOB... [--config source.yaml] --output DIR
+                  Clean, filter, de-duplicate and shard files as a pipeline source would; writes
+                  DIR/shards/*.jsonl and DIR/ingest/report.json (+ quarantine.jsonl).
 
             --state-dir defaults to ./.jiniac. Exit codes: 0 ok, 1 the run failed or was cancelled, 2 bad input.
             """;
@@ -62,6 +65,7 @@ namespace Jiniac.Cli
                     "approve" => await OperatorCommands.ApproveAsync(new CliArgs(rest, new HashSet<string>())),
                     "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "append-eod" })),
                     "hub" => await HubCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
+                    "ingest" => await IngestCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
                     _ => throw new CliException($"unknown command '{args[0]}'\n\n{Usage}"),
                 };
             }

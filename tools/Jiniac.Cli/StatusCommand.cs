@@ -42,8 +42,8 @@ internal static class StatusCommand
         if (json)
         {
             Console.WriteLine(args.Positionals.Count == 1
-                ? JsonSerializer.Serialize(views[0], Json)
-                : JsonSerializer.Serialize(new { runs = views }, Json));
+                ? IngestStatus.WithReports(stateDir, views[0], Json).ToJsonString(Json)
+                : new System.Text.Json.Nodes.JsonObject { ["runs"] = new System.Text.Json.Nodes.JsonArray([.. views.Select(v => IngestStatus.WithReports(stateDir, v, Json))]) }.ToJsonString(Json));
             return 0;
         }
 
@@ -62,6 +62,7 @@ internal static class StatusCommand
             }
 
             AnsiConsole.Write(RunViewRenderer.StatusTable(view));
+            IngestStatus.Print(stateDir, view);
             if (view.Stages.Any(s => s.Evaluations.Count > 0))
             {
                 AnsiConsole.Write(RunViewRenderer.EvaluationTable(view));

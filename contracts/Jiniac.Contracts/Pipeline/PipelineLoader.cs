@@ -609,7 +609,9 @@ public static partial class PipelineLoader
                     case "jsonl": format = SourceFormat.Jsonl; break;
                     case "jsonl.gz": format = SourceFormat.JsonlGz; break;
                     case "tree": format = SourceFormat.Tree; break;
-                    default: section.Error("format", $"must be one of auto, jsonl, jsonl.gz, tree, not '{formatText}'"); break;
+                    case "jsonl.zst": format = SourceFormat.JsonlZst; break;
+                    case "parquet": format = SourceFormat.Parquet; break;
+                    default: section.Error("format", $"must be one of auto, jsonl, jsonl.gz, jsonl.zst, parquet, tree, not '{formatText}'"); break;
                 }
             }
 
@@ -629,6 +631,7 @@ public static partial class PipelineLoader
             section.Check("shard_bytes", shardBytes >= 4096, "must be at least 4096");
             var minChars = section.Int("min_chars", defaults.MinChars);
             section.Check("min_chars", minChars >= 0, "must be at least 0");
+            var (cleaning, pii, dedup) = ReadSourceRules(section);
             section.Finish();
             return new SourceSpec
             {
@@ -641,6 +644,9 @@ public static partial class PipelineLoader
                 EvalFraction = evalFraction,
                 ShardBytes = shardBytes,
                 MinChars = minChars,
+                Cleaning = cleaning,
+                Pii = pii,
+                Dedup = dedup,
             };
         }
 

@@ -122,6 +122,10 @@ public enum SourceFormat
     JsonlGz,
     /// <summary>A folder tree (or single file) of .txt, .md, .html/.htm documents.</summary>
     Tree,
+    /// <summary>Zstandard-compressed JSON Lines (.jsonl.zst).</summary>
+    JsonlZst,
+    /// <summary>Apache Parquet; the text column is <see cref="SourceSpec.TextField"/>.</summary>
+    Parquet,
 }
 
 public sealed record SourceSpec
@@ -142,6 +146,9 @@ public sealed record SourceSpec
     public long ShardBytes { get; init; } = 4 * 1024 * 1024;
     /// <summary>Documents shorter than this (characters, after cleaning) are dropped.</summary>
     public int MinChars { get; init; } = 20;
+    public CleaningSpec Cleaning { get; init; } = new();
+    public PiiSpec Pii { get; init; } = new();
+    public DedupSpec Dedup { get; init; } = new();
 
     public string DomainName => Domain ?? Name;
 }

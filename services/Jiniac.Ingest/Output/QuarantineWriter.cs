@@ -17,6 +17,11 @@ public static class QuarantineReasons
     public const string CorruptGzip = "corrupt_gzip";
     public const string TooLarge = "too_large";
     public const string UnreadableFile = "unreadable_file";
+    public const string TruncatedZstd = "truncated_zstd";
+    public const string CorruptZstd = "corrupt_zstd";
+    public const string InvalidParquet = "invalid_parquet";
+    public const string EmptyFile = "empty_file";
+    public const string BinaryFile = "binary_file";
 }
 
 /// <summary>

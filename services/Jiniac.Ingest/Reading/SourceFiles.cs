@@ -10,6 +10,8 @@ internal enum InputKind
     JsonlGz,
     Text,
     Html,
+    JsonlZst,
+    Parquet,
 }
 
 /// <param name="Path">Absolute path of the file.</param>
@@ -114,6 +116,8 @@ internal static class SourceFiles
         var name = path.ToLowerInvariant();
         InputKind? byExtension =
             name.EndsWith(".jsonl.gz", StringComparison.Ordinal) || name.EndsWith(".ndjson.gz", StringComparison.Ordinal) ? InputKind.JsonlGz
+            : name.EndsWith(".jsonl.zst", StringComparison.Ordinal) || name.EndsWith(".ndjson.zst", StringComparison.Ordinal) ? InputKind.JsonlZst
+            : name.EndsWith(".parquet", StringComparison.Ordinal) ? InputKind.Parquet
             : name.EndsWith(".jsonl", StringComparison.Ordinal) || name.EndsWith(".ndjson", StringComparison.Ordinal) ? InputKind.Jsonl
             : name.EndsWith(".html", StringComparison.Ordinal) || name.EndsWith(".htm", StringComparison.Ordinal) || name.EndsWith(".xhtml", StringComparison.Ordinal) ? InputKind.Html
             : name.EndsWith(".txt", StringComparison.Ordinal) || name.EndsWith(".md", StringComparison.Ordinal) || name.EndsWith(".markdown", StringComparison.Ordinal) ? InputKind.Text
@@ -124,6 +128,8 @@ internal static class SourceFiles
             SourceFormat.Auto => byExtension,
             SourceFormat.Jsonl => byExtension == InputKind.Jsonl || named ? InputKind.Jsonl : null,
             SourceFormat.JsonlGz => byExtension == InputKind.JsonlGz || named ? InputKind.JsonlGz : null,
+            SourceFormat.JsonlZst => byExtension == InputKind.JsonlZst || named ? InputKind.JsonlZst : null,
+            SourceFormat.Parquet => byExtension == InputKind.Parquet || named ? InputKind.Parquet : null,
             SourceFormat.Tree => byExtension is InputKind.Html or InputKind.Text ? byExtension : named ? InputKind.Text : null,
             _ => null,
         };
@@ -134,7 +140,9 @@ internal static class SourceFiles
         SourceFormat.Jsonl => ".jsonl",
         SourceFormat.JsonlGz => ".jsonl.gz",
         SourceFormat.Tree => ".txt/.md/.html",
-        _ => ".jsonl/.jsonl.gz/.txt/.md/.html",
+        SourceFormat.JsonlZst => ".jsonl.zst",
+        SourceFormat.Parquet => ".parquet",
+        _ => ".jsonl/.jsonl.gz/.jsonl.zst/.parquet/.txt/.md/.html",
     };
 
     private static void ExpandGlob(string pattern, List<(string Path, string Relative)> found)

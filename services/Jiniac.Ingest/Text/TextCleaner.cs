@@ -16,8 +16,68 @@ public static class TextCleaner
     {
         var controlFree = DropControls(text);
         // IsNormalized is a cheap scan for the common (already normalised, mostly ASCII) case.
-        var normalized = controlFree.IsNormalized(Nfkc) ? controlFree : controlFree.Normalize(Nfkc);
+        // ASCII is NFKC already (a vectorised check); so is text of NFKC-stable characters only (a table
+        // lookup each); the rest asks ICU.
+        var normalized = System.Text.Ascii.IsValid(controlFree) || QuickIsNfkc(controlFree) || controlFree.IsNormalized(Nfkc)
+            ? controlFree
+            : controlFree.Normalize(Nfkc);
         return TidyLines(normalized);
+    }
+
+    // One bit per BMP character: set when the character alone is NFKC and can never combine with the one
+    // before it (not a combining mark, not a conjoining Hangul vowel/final: the NFKC_QC "Maybe" kinds).
+    // A text of such characters only is NFKC. Built once from ICU's own answers (about 65 k calls).
+    private static readonly Lazy<ulong[]> NfkcStable = new(BuildNfkcStable);
+
+    private static ulong[] BuildNfkcStable()
+    {
+        var bits = new ulong[65536 / 64];
+        Span<char> one = stackalloc char[1];
+        for (var i = 0; i < 65536; i++)
+        {
+            var c = (char)i;
+            if (char.IsSurrogate(c) || c is >= '\u1160' and <= '\u11FF' || c is >= '\uD7B0' and <= '\uD7FF')
+            {
+                continue;
+            }
+
+            var category = char.GetUnicodeCategory(c);
+            if (category is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark
+                or System.Globalization.UnicodeCategory.EnclosingMark)
+            {
+                continue;
+            }
+
+            one[0] = c;
+            try
+            {
+                if (new string(one).IsNormalized(Nfkc))
+                {
+                    bits[i >> 6] |= 1UL << (i & 63);
+                }
+            }
+            catch (ArgumentException)
+            {
+                // noncharacters (U+FFFE, U+FDD0, ...) ICU refuses: left to the full check
+            }
+        }
+
+        return bits;
+    }
+
+    /// <summary>True only when every character is NFKC-stable (then the text is NFKC); false means "ask ICU".</summary>
+    internal static bool QuickIsNfkc(ReadOnlySpan<char> text)
+    {
+        var bits = NfkcStable.Value;
+        foreach (var c in text)
+        {
+            if ((bits[c >> 6] & (1UL << (c & 63))) == 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Unicode scalar values in <paramref name="text"/> (what "characters" means for MinChars).</summary>
@@ -124,6 +184,9 @@ public static class TextCleaner
 
         return char.IsLowSurrogate(c) && (i == 0 || !char.IsHighSurrogate(text[i - 1]));
     }
+
+    /// <summary>The line tidying of <see cref="Clean"/> alone, for text that other rules have changed.</summary>
+    public static string Tidy(string text) => TidyLines(text);
 
     // Strips spaces/tabs at line ends, keeps at most one blank line between non-blank lines and none
     // at the start or end (the classic "\n{3,}" -> "\n\n").

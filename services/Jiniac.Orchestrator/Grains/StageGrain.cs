@@ -244,6 +244,10 @@ public sealed partial class StageGrain(
         {
             Run.OnStageIngestedAsync(Context.Index).Ignore();
         }
+        else
+        {
+            await IssueIngestAsync();
+        }
 
         await CheckReadyAsync();
     }
@@ -692,8 +696,13 @@ public sealed partial class StageGrain(
             return;
         }
 
+        // One source at a time, in pipeline order, each told the dedup indexes of those before it: so
+        // exact and near dedup cover the whole stage and the copy kept is the first in stage order,
+        // whatever the timing (see Jiniac.Ingest's DedupIndex). The next is sent when one is ingested.
+        var priors = new List<string>();
         foreach (var source in Context.Spec.Sources)
         {
+            var prefix = $"runs/{RunId}/{Name}/ingest/{source.Name}";
             if (!S.Sources[source.Name].Done)
             {
                 await commands.SendAsync(new IngestSource
@@ -702,9 +711,13 @@ public sealed partial class StageGrain(
                     Stage = Name,
                     Attempt = S.Attempt,
                     Source = source,
-                    OutputPrefix = $"runs/{RunId}/{Name}/ingest/{source.Name}",
+                    OutputPrefix = prefix,
+                    PriorDedupIndexes = priors,
                 }, default);
+                break;
             }
+
+            priors.Add($"{prefix}/dedup.bin");
         }
     }
 

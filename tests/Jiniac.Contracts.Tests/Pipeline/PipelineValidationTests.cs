@@ -25,7 +25,7 @@ public sealed class PipelineValidationTests
     [InlineData(42, "        min_chars: -1", 42, 20, "stages[1].sources[1].min_chars", "must be at least 0")]
     [InlineData(42, "        text_field: \"\"", 42, 21, "stages[1].sources[1].text_field", "cannot be empty")]
     [InlineData(42, "        domain: ja/wiki", 42, 17, "stages[1].sources[1].domain", "domain 'ja/wiki' is not a safe name")]
-    [InlineData(38, "        format: parquet", 38, 17, "stages[1].sources[0].format", "must be one of auto, jsonl, jsonl.gz, tree, not 'parquet'")]
+    [InlineData(38, "        format: csv", 38, 17, "stages[1].sources[0].format", "must be one of auto, jsonl, jsonl.gz, jsonl.zst, parquet, tree, not 'csv'")]
     [InlineData(34, "    token_budget: 1_500_000\n    learning_rate: 0", 35, 20, "stages[1].learning_rate", "must be greater than 0")]
     [InlineData(37, "        paths: [\"data/ja/web/*.txt\"]", 37, 17, "stages[1].sources[0].paths[0]", "glob matches no file")]
     [InlineData(41, "          - data/ja/missing.jsonl.gz", 41, 13, "stages[1].sources[1].paths[0]", "file not found")]

@@ -1,0 +1,237 @@
+namespace Jiniac.Ingest.Cleaning;
+
+/// <summary>
+/// Script statistics of one document: what the language and character-class rules decide on. Symbols are
+/// Unicode symbol characters and ASCII markup/code punctuation, but not '|' (Markdown tables) or ordinary
+/// punctuation.
+/// </summary>
+internal readonly record struct ScriptStats(int Letters, int Japanese, int Kana, int Latin, int Digits, int Symbols, int NonSpace)
+{
+    public double JapaneseRatio => Letters == 0 ? 0 : (double)Japanese / Letters;
+    public double SymbolRatio => NonSpace == 0 ? 0 : (double)Symbols / NonSpace;
+    public double DigitRatio => NonSpace == 0 ? 0 : (double)Digits / NonSpace;
+
+    /// <summary>
+    /// ja when at least a fifth of the letters are Japanese script and some of it is kana (kanji alone
+    /// could be Chinese); en when Latin letters are the majority; otherwise other. Script statistics
+    /// cannot tell English from French: the name says which scripts, not a dictionary check.
+    /// </summary>
+    public string Language =>
+        Letters == 0 ? "other"
+        : JapaneseRatio >= 0.2 && Kana > 0 ? "ja"
+        : (double)Latin / Letters >= 0.5 ? "en"
+        : "other";
+
+    public static ScriptStats Of(ReadOnlySpan<char> text)
+    {
+        // Branch-free counting from the character table (CharClass).
+        var table = CharClass.Table;
+        int letters = 0, japanese = 0, kana = 0, latin = 0, digits = 0, symbols = 0, spaces = 0;
+        foreach (var c in text)
+        {
+            int f = table[c];
+            letters += f & 1;
+            digits += (f >> 1) & 1;
+            symbols += (f >> 2) & 1;
+            japanese += (f >> 3) & 1;
+            kana += ((f >> 4) | (f >> 5)) & 1;
+            latin += (f >> 6) & 1;
+            spaces += f >> 7;
+        }
+
+        var nonSpace = text.Length - spaces;
+        return new ScriptStats(letters, japanese, kana, latin, digits, symbols, nonSpace);
+    }
+}
+
+/// <summary>
+/// Gopher's repetition filters (Rae et al. 2021, table A1) as datatrove's GopherRepetitionFilter applies
+/// them, with its default thresholds: duplicate line / paragraph fractions (by count and by characters),
+/// the character share of the most frequent 2/3/4-gram, and the character share of duplicated 5…10-grams.
+/// Tokens are <see cref="ScriptTokens"/>. One deviation: a top n-gram that occurs once is not repetition
+/// (datatrove counts it, which drops every document of a dozen words or fewer).
+/// </summary>
+internal sealed class RepetitionFilter
+{
+    public const string DupLineFrac = "dup_line_frac";
+    public const string DupParaFrac = "dup_para_frac";
+    public const string DupLineCharFrac = "dup_line_char_frac";
+    public const string DupParaCharFrac = "dup_para_char_frac";
+
+    private static readonly (int N, double Max)[] TopNGrams = [(2, 0.20), (3, 0.18), (4, 0.16)];
+    private static readonly (int N, double Max)[] DupNGrams = [(5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11), (10, 0.10)];
+    private static readonly string[] TopNames = ["top_2_gram", "top_3_gram", "top_4_gram"];
+    private static readonly string[] DupNames = ["duplicated_5_n_grams", "duplicated_6_n_grams", "duplicated_7_n_grams", "duplicated_8_n_grams", "duplicated_9_n_grams", "duplicated_10_n_grams"];
+
+    private readonly HashCounter _counter = new();
+    private ulong[] _grams = new ulong[1024];
+    private int[] _gramChars = new int[1024];
+
+    public static IEnumerable<string> RuleNames =>
+        [DupLineFrac, DupParaFrac, DupLineCharFrac, DupParaCharFrac, .. TopNames, .. DupNames];
+
+    /// <returns>The rule the document fails, or null.</returns>
+    public string? Check(string text, ReadOnlySpan<ulong> tokens, ReadOnlySpan<int> tokenChars)
+    {
+        var length = (double)text.Length;
+        var (paragraphs, dupParagraphs, dupParagraphChars) = Duplicates(text, paragraphs: true);
+        if (paragraphs > 0 && dupParagraphs / (double)paragraphs > 0.30)
+        {
+            return DupParaFrac;
+        }
+
+        if (dupParagraphChars / length > 0.20)
+        {
+            return DupParaCharFrac;
+        }
+
+        var (lines, dupLines, dupLineChars) = Duplicates(text, paragraphs: false);
+        if (lines > 0 && dupLines / (double)lines > 0.30)
+        {
+            return DupLineFrac;
+        }
+
+        if (dupLineChars / length > 0.20)
+        {
+            return DupLineCharFrac;
+        }
+
+        if (_grams.Length < tokens.Length)
+        {
+            _grams = new ulong[tokens.Length];
+            _gramChars = new int[tokens.Length];
+        }
+
+        // _grams[i] holds the hash of the n-gram starting at token i, extended by one token per round.
+        tokens.CopyTo(_grams);
+        tokenChars.CopyTo(_gramChars);
+        for (var n = 2; n <= 10; n++)
+        {
+            var count = tokens.Length - n + 1;
+            if (count <= 0)
+            {
+                break;
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                _grams[i] = ScriptTokens.Combine(_grams[i], tokens[i + n - 1]);
+                _gramChars[i] += tokenChars[i + n - 1] + 1; // joined with a space, as datatrove's " ".join
+            }
+
+            // When no n-gram repeats, no longer one can (its prefix would repeat): every later rule passes.
+            // Most documents stop here after the 3- or 4-grams, which halves the cost of this filter.
+            if (n <= 4)
+            {
+                var share = TopShare(count, out var repeats);
+                if (share / length > TopNGrams[n - 2].Max)
+                {
+                    return TopNames[n - 2];
+                }
+
+                if (!repeats)
+                {
+                    return null;
+                }
+            }
+            else
+            {
+                var duplicated = DuplicatedChars(count, n);
+                if (duplicated / length > DupNGrams[n - 5].Max)
+                {
+                    return DupNames[n - 5];
+                }
+
+                if (duplicated == 0)
+                {
+                    return null;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private double TopShare(int count, out bool repeats)
+    {
+        _counter.Reset(count);
+        var best = 0;
+        var bestChars = 0;
+        for (var i = 0; i < count; i++)
+        {
+            var c = _counter.Increment(_grams[i]);
+            if (c > best || (c == best && _gramChars[i] > bestChars))
+            {
+                best = c;
+                bestChars = _gramChars[i];
+            }
+        }
+
+        repeats = best >= 2;
+        return best < 2 ? 0 : (double)best * bestChars;
+    }
+
+    // datatrove's find_all_duplicate: a repeated n-gram's characters count once per repeat and the scan skips past it.
+    private double DuplicatedChars(int count, int n)
+    {
+        _counter.Reset(count);
+        var repeated = 0L;
+        var i = 0;
+        while (i < count)
+        {
+            if (_counter.Increment(_grams[i]) > 1)
+            {
+                repeated += _gramChars[i];
+                i += n;
+            }
+            else
+            {
+                i++;
+            }
+        }
+
+        return repeated;
+    }
+
+    // Paragraphs are split at blank lines, lines at line breaks; empty pieces are skipped.
+    private (int Count, int Duplicates, long DuplicateChars) Duplicates(string text, bool paragraphs)
+    {
+        _counter.Reset(text.AsSpan().Count('\n') + 1); // at most one piece per line: the table never fills
+        int count = 0, duplicates = 0;
+        long duplicateChars = 0;
+        var pos = 0;
+        var span = text.AsSpan();
+        while (pos < span.Length)
+        {
+            var rest = span[pos..];
+            int end, skip;
+            if (paragraphs)
+            {
+                end = rest.IndexOf("\n\n");
+                skip = 2;
+            }
+            else
+            {
+                end = rest.IndexOf('\n');
+                skip = 1;
+            }
+
+            var piece = end < 0 ? rest : rest[..end];
+            pos += end < 0 ? rest.Length : end + skip;
+            piece = piece.Trim('\n');
+            if (piece.IsEmpty)
+            {
+                continue;
+            }
+
+            count++;
+            if (_counter.Increment(System.IO.Hashing.XxHash3.HashToUInt64(System.Runtime.InteropServices.MemoryMarshal.AsBytes(piece))) > 1)
+            {
+                duplicates++;
+                duplicateChars += piece.Length;
+            }
+        }
+
+        return (count, duplicates, duplicateChars);
+    }
+}

@@ -1,0 +1,95 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+
+namespace Jiniac.Ingest.Cleaning;
+
+/// <summary>
+/// The "words" the repetition filters and MinHash count: a run of letters/digits outside Japanese
+/// script is one token; Japanese, which has no spaces, is cut where the script changes (a run of kanji,
+/// of hiragana, or of katakana is one token: 猫|は|本|を|読|みました, ダイアログ|の|オプション). That is the
+/// classic crude segmentation — close enough to words for n-gram statistics, where one token per
+/// character would make a "5-gram" two words long and flag ordinary Japanese as repetitive, and far
+/// lighter than a morphological analyser. Punctuation, symbols and spaces separate tokens.
+/// </summary>
+internal static class ScriptTokens
+{
+    /// <summary>Kana (hiragana, katakana, the iteration mark and prolonged sound mark) and CJK ideographs.</summary>
+    public static bool IsJapanese(char c) => CharClass.IsJapanese(c);
+
+    /// <summary>
+    /// Writes each token's 64-bit hash and length (UTF-16 units) into the buffers (grown as needed) and returns the count.
+    /// One pass, no allocation beyond growing the caller's pooled buffers.
+    /// </summary>
+    public static int Hash(ReadOnlySpan<char> text, ref ulong[] hashes, ref int[] lengths)
+    {
+        var table = CharClass.Table;
+        const int Word = CharClass.Letter | CharClass.Digit;
+        const int Script = CharClass.Hiragana | CharClass.Katakana;
+        var count = 0;
+        var i = 0;
+        while (i < text.Length)
+        {
+            var c = text[i];
+            int f = table[c];
+            int start = i, length = 1;
+            if ((f & CharClass.Japanese) != 0)
+            {
+                // A run of one script: kanji (neither kana flag), hiragana or katakana.
+                var script = f & Script;
+                while (i + length < text.Length && (table[text[i + length]] & (CharClass.Japanese | Script)) == (CharClass.Japanese | script))
+                {
+                    length++;
+                }
+            }
+            else if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                length = 2; // astral ideographs (CJK extension B+) and emoji: one token each
+            }
+            else if ((f & Word) != 0)
+            {
+                while (i + length < text.Length && (table[text[i + length]] & (Word | CharClass.Japanese)) is int g && (g & Word) != 0 && (g & CharClass.Japanese) == 0)
+                {
+                    length++;
+                }
+            }
+            else
+            {
+                i++;
+                continue;
+            }
+
+            if (count == hashes.Length)
+            {
+                Array.Resize(ref hashes, hashes.Length * 2);
+                Array.Resize(ref lengths, lengths.Length * 2);
+            }
+
+            hashes[count] = HashOf(text.Slice(start, length));
+            lengths[count] = length;
+            count++;
+            i = start + length;
+        }
+
+        return count;
+    }
+
+    // Short tokens are hashed inline (a multiply per character beats a library call per token); long ones by XXH3.
+    private static ulong HashOf(ReadOnlySpan<char> token)
+    {
+        if (token.Length > 16)
+        {
+            return XxHash3.HashToUInt64(MemoryMarshal.AsBytes(token));
+        }
+
+        var h = 0xCBF29CE484222325UL;
+        foreach (var c in token)
+        {
+            h = (h ^ c) * 0x100000001B3UL;
+        }
+
+        return h ^ (h >> 31) ^ ((ulong)token.Length << 56);
+    }
+
+    /// <summary>Hash of a token sequence from its tokens' hashes (order matters).</summary>
+    public static ulong Combine(ulong seed, ulong next) => (seed ^ next) * 0x9E3779B97F4A7C15UL + (seed >> 29);
+}

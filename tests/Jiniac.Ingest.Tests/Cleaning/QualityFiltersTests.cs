@@ -1,0 +1,107 @@
+using System.Text;
+using Jiniac.Ingest.Cleaning;
+
+namespace Jiniac.Ingest.Tests.Cleaning;
+
+public sealed class QualityFiltersTests
+{
+    [Theory]
+    [InlineData("これは日本語の文章です。", "ja")]
+    [InlineData("LibreOffice の「書式」メニューを開きます。", "ja")]
+    [InlineData("Call me Ishmael. Some years ago, never mind how long precisely.", "en")]
+    [InlineData("这是一个中文句子，没有假名。", "other")]
+    [InlineData("Привет, как дела?", "other")]
+    [InlineData("12345 67890", "other")]
+    public void Language_is_told_by_script(string text, string language) => Assert.Equal(language, ScriptStats.Of(text).Language);
+
+    [Fact]
+    public void Character_class_ratios_count_over_non_space_characters()
+    {
+        var stats = ScriptStats.Of("価格 1234 円 ##");
+
+        Assert.Equal(9, stats.NonSpace);
+        Assert.Equal(4.0 / 9, stats.DigitRatio, 6);
+        Assert.Equal(2.0 / 9, stats.SymbolRatio, 6);
+        Assert.Equal(1.0, stats.JapaneseRatio, 6);
+        Assert.Equal(0, ScriptStats.Of("| a | b |").Symbols); // Markdown table bars are not symbols
+    }
+
+    [Fact]
+    public void Japanese_is_tokenised_by_script_runs()
+    {
+        var hashes = new ulong[4];
+        var lengths = new int[4];
+
+        var count = ScriptTokens.Hash("猫は本を読みました。ダイアログのOK button", ref hashes, ref lengths);
+
+        Assert.Equal([1, 1, 1, 1, 1, 4, 5, 1, 2, 6], lengths[..count]);
+        Assert.NotEqual(hashes[1], hashes[3]); // は and を differ
+        Assert.Equal(ScriptTokens.Hash("は", ref hashes, ref lengths) is 1 ? hashes[0] : 0, ScriptTokens.Hash("猫は", ref hashes, ref lengths) is 2 ? hashes[1] : 1);
+    }
+
+    private static string? Check(string text)
+    {
+        var hashes = new ulong[16];
+        var lengths = new int[16];
+        var count = ScriptTokens.Hash(text, ref hashes, ref lengths);
+        return new RepetitionFilter().Check(text, hashes.AsSpan(0, count), lengths.AsSpan(0, count));
+    }
+
+    private static string Words(int from, int count)
+    {
+        var sb = new StringBuilder();
+        for (var i = from; i < from + count; i++)
+        {
+            sb.Append(sb.Length == 0 ? "" : " ").Append("word").Append((char)('a' + i % 26)).Append((char)('a' + i / 26 % 26)).Append((char)('a' + i / 676 % 26));
+        }
+
+        return sb.ToString();
+    }
+
+    [Fact]
+    public void Ordinary_text_passes_every_repetition_rule()
+    {
+        Assert.Null(Check(Words(0, 300)));
+        Assert.Null(Check("same text here"));
+        Assert.Null(Check("吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。"));
+    }
+
+    [Fact]
+    public void Duplicate_lines_and_paragraphs_are_caught()
+    {
+        var lines = string.Join('\n', Words(0, 6), "Subscribe now", Words(10, 6), "Subscribe now", Words(20, 6), "Subscribe now", "Subscribe now", Words(30, 6));
+        Assert.Equal("dup_line_frac", Check(lines));
+
+        var paragraphs = string.Join("\n\n", "今日は晴れです。明日も晴れるでしょう。", "今日は晴れです。明日も晴れるでしょう。", "週末は雨の予報です。");
+        Assert.Equal("dup_para_frac", Check(paragraphs));
+
+        // One long line repeated: few duplicates by count, but most of the characters.
+        var longLine = Words(100, 60);
+        Assert.Equal("dup_line_char_frac", Check(string.Join('\n', longLine, Words(0, 5), Words(5, 5), Words(10, 5), Words(15, 5), longLine)));
+    }
+
+    [Fact]
+    public void A_dominant_n_gram_is_caught()
+    {
+        var sb = new StringBuilder();
+        for (var i = 0; i < 12; i++)
+        {
+            sb.Append("click here ").Append(Words(i * 3, 3)).Append(' ');
+        }
+
+        Assert.Equal("top_2_gram", Check(sb.ToString().Trim()));
+    }
+
+    [Fact]
+    public void Duplicated_long_n_grams_are_caught_in_english_and_japanese()
+    {
+        var phrase = Words(500, 15);
+        Assert.Equal("duplicated_5_n_grams", Check($"{Words(0, 20)} {phrase} {Words(40, 15)} {phrase} {Words(60, 10)}"));
+
+        var ja = "吾輩は猫である名前はまだ無いどこで生れたかとんと見当がつかぬ";
+        var jaText = $"{ja}。何でも薄暗いじめじめした所で泣いていた事だけは記憶している。{ja}。しかもあとで聞くとそれは書生という人間中で一番獰悪な種族であったそうだ。";
+        var rule = Check(jaText);
+        Assert.True(rule is not null && (rule.StartsWith("top_", StringComparison.Ordinal) || rule.StartsWith("duplicated_", StringComparison.Ordinal)), rule ?? "null"); // an n-gram rule, not a line rule
+        Assert.Null(Check(jaText.Replace(ja + "。しかも", "しかも", StringComparison.Ordinal)));
+    }
+}
