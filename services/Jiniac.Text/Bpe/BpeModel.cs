@@ -9,12 +9,13 @@ namespace Jiniac.Text.Bpe;
 /// </summary>
 internal sealed class BpeModel
 {
-    // Pieces longer than this (in symbols) use the heap instead of rescanning all pairs after each merge.
+    // Pieces longer than this (in symbols) use the heap: the scan is quadratic in the piece length.
     private const int ScanLimit = 48;
 
     private readonly Dictionary<string, int> _vocab;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabBySpan;
-    private readonly Dictionary<long, (int Rank, int NewId)> _merges;
+    private readonly MergeTable _merges;
+    private readonly bool _uniqueMergeResults;
     private readonly int[] _byteIds = new int[256];
 
     public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, int? unkId, bool ignoreMerges)
@@ -23,7 +24,9 @@ internal sealed class BpeModel
         _vocabBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         UnkId = unkId;
         IgnoreMerges = ignoreMerges;
-        _merges = new Dictionary<long, (int, int)>(merges.Count);
+        _merges = new MergeTable(merges.Count);
+        var producers = new Dictionary<int, long>();
+        _uniqueMergeResults = true;
         for (var rank = 0; rank < merges.Count; rank++)
         {
             var (left, right) = merges[rank];
@@ -38,7 +41,14 @@ internal sealed class BpeModel
             }
 
             // HF collects merges into a map, so a repeated pair keeps its last rank.
-            _merges[Key(a, b)] = (rank, merged);
+            _merges.Set(a, b, rank, merged);
+            var pair = ((long)a << 32) | (uint)b;
+            if (producers.TryGetValue(merged, out var other) && other != pair)
+            {
+                _uniqueMergeResults = false;
+            }
+
+            producers[merged] = pair;
         }
 
         MissingBytes = 0;
@@ -109,11 +119,12 @@ internal sealed class BpeModel
             // With no unk token HF drops a char the vocabulary lacks; the loader refuses vocabularies where that can happen silently.
         }
 
-        n = n <= ScanLimit ? MergeByScan(symbols[..n]) : MergeByHeap(symbols[..n]);
-        for (var i = 0; i < n; i++)
+        if (n > 1)
         {
-            output.Add(symbols[i]);
+            n = n <= ScanLimit && _uniqueMergeResults ? MergeByScan(symbols[..n]) : MergeByHeap(symbols[..n]);
         }
+
+        output.AddRange(symbols[..n]);
 
         if (rented is not null)
         {
@@ -121,86 +132,124 @@ internal sealed class BpeModel
         }
     }
 
+    // HF's Word::merge_all pops (rank, position) from a heap, skipping stale entries. When no merged id is made by
+    // two different pairs, a stale entry can never pass HF's "same new id" check, so repeatedly merging the
+    // leftmost lowest-ranked pair gives the same result: a linear scan over cached pair ranks, cheaper than a
+    // heap on short pieces.
     private int MergeByScan(Span<int> symbols)
     {
         var n = symbols.Length;
+        Span<int> ranks = stackalloc int[n];
+        Span<int> merged = stackalloc int[n];
+        for (var i = 0; i < n - 1; i++)
+        {
+            ranks[i] = _merges.Rank(symbols[i], symbols[i + 1], out merged[i]);
+        }
+
+        ranks[n - 1] = int.MaxValue;
         while (n > 1)
         {
             var bestRank = int.MaxValue;
-            var bestPos = -1;
-            var bestId = 0;
+            var pos = -1;
             for (var i = 0; i < n - 1; i++)
             {
-                if (_merges.TryGetValue(Key(symbols[i], symbols[i + 1]), out var m) && m.Rank < bestRank)
+                if (ranks[i] < bestRank)
                 {
-                    (bestRank, bestPos, bestId) = (m.Rank, i, m.NewId);
+                    (bestRank, pos) = (ranks[i], i);
                 }
             }
 
-            if (bestPos < 0)
+            if (pos < 0)
             {
                 break;
             }
 
-            symbols[bestPos] = bestId;
-            symbols[(bestPos + 2)..n].CopyTo(symbols[(bestPos + 1)..]);
+            symbols[pos] = merged[pos];
+            symbols[(pos + 2)..n].CopyTo(symbols[(pos + 1)..]);
+            ranks[(pos + 2)..n].CopyTo(ranks[(pos + 1)..]);
+            merged[(pos + 2)..n].CopyTo(merged[(pos + 1)..]);
             n--;
+            ranks[pos] = pos + 1 < n ? _merges.Rank(symbols[pos], symbols[pos + 1], out merged[pos]) : int.MaxValue;
+            if (pos > 0)
+            {
+                ranks[pos - 1] = _merges.Rank(symbols[pos - 1], symbols[pos], out merged[pos - 1]);
+            }
         }
 
         return n;
     }
 
-    // HF's Word::merge_all: a heap of (rank, position) candidates, stale ones skipped when popped.
+    // HF's Word::merge_all exactly: a binary heap of (rank, position, new id) candidates ordered by rank then
+    // position, stale ones skipped when popped (the symbol is gone, or its pair no longer makes that id).
     private int MergeByHeap(Span<int> symbols)
     {
         var n = symbols.Length;
-        var next = ArrayPool<int>.Shared.Rent(n);
-        var prev = ArrayPool<int>.Shared.Rent(n);
-        var alive = ArrayPool<bool>.Shared.Rent(n);
-        var queue = new PriorityQueue<(int Pos, int NewId), (int Rank, int Pos)>(n);
+        var rented = ArrayPool<int>.Shared.Rent(3 * n);
+        var heapRented = ArrayPool<Candidate>.Shared.Rent(3 * n);
         try
         {
+            var next = rented.AsSpan(0, n);
+            var prev = rented.AsSpan(n, n);
+            var alive = rented.AsSpan(2 * n, n);
+            var heap = heapRented.AsSpan(0, 3 * n);
+            var count = 0;
             for (var i = 0; i < n; i++)
             {
                 next[i] = i + 1 < n ? i + 1 : -1;
                 prev[i] = i - 1;
-                alive[i] = true;
-                if (i + 1 < n && _merges.TryGetValue(Key(symbols[i], symbols[i + 1]), out var m))
+                alive[i] = 1;
+            }
+
+            for (var i = 0; i + 1 < n; i++)
+            {
+                var rank = _merges.Rank(symbols[i], symbols[i + 1], out var id);
+                if (rank != int.MaxValue)
                 {
-                    queue.Enqueue((i, m.NewId), (m.Rank, i));
+                    Push(heap, ref count, new Candidate(rank, i, id));
                 }
             }
 
-            while (queue.TryDequeue(out var top, out _))
+            while (count > 0)
             {
+                var top = Pop(heap, ref count);
                 var pos = top.Pos;
-                if (!alive[pos] || next[pos] < 0)
+                var right = next[pos];
+                if (alive[pos] == 0 || right < 0)
                 {
                     continue;
                 }
 
-                var right = next[pos];
-                if (!_merges.TryGetValue(Key(symbols[pos], symbols[right]), out var current) || current.NewId != top.NewId)
+                if (_merges.Rank(symbols[pos], symbols[right], out var currentId) == int.MaxValue || currentId != top.NewId)
                 {
                     continue;
                 }
 
                 symbols[pos] = top.NewId;
-                alive[right] = false;
+                alive[right] = 0;
                 next[pos] = next[right];
                 if (next[right] >= 0)
                 {
                     prev[next[right]] = pos;
                 }
 
-                if (prev[pos] >= 0 && _merges.TryGetValue(Key(symbols[prev[pos]], symbols[pos]), out var before))
+                var before = prev[pos];
+                if (before >= 0)
                 {
-                    queue.Enqueue((prev[pos], before.NewId), (before.Rank, prev[pos]));
+                    var rank = _merges.Rank(symbols[before], symbols[pos], out var id);
+                    if (rank != int.MaxValue)
+                    {
+                        Push(heap, ref count, new Candidate(rank, before, id));
+                    }
                 }
 
-                if (next[pos] >= 0 && _merges.TryGetValue(Key(symbols[pos], symbols[next[pos]]), out var after))
+                var after = next[pos];
+                if (after >= 0)
                 {
-                    queue.Enqueue((pos, after.NewId), (after.Rank, pos));
+                    var rank = _merges.Rank(symbols[pos], symbols[after], out var id);
+                    if (rank != int.MaxValue)
+                    {
+                        Push(heap, ref count, new Candidate(rank, pos, id));
+                    }
                 }
             }
 
@@ -214,11 +263,65 @@ internal sealed class BpeModel
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(next);
-            ArrayPool<int>.Shared.Return(prev);
-            ArrayPool<bool>.Shared.Return(alive);
+            ArrayPool<int>.Shared.Return(rented);
+            ArrayPool<Candidate>.Shared.Return(heapRented);
         }
     }
 
-    private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
+    private static bool Before(in Candidate a, in Candidate b) => a.Rank < b.Rank || (a.Rank == b.Rank && a.Pos < b.Pos);
+
+    private static void Push(Span<Candidate> heap, ref int count, Candidate c)
+    {
+        var i = count++;
+        while (i > 0)
+        {
+            var parent = (i - 1) >> 1;
+            if (!Before(c, heap[parent]))
+            {
+                break;
+            }
+
+            heap[i] = heap[parent];
+            i = parent;
+        }
+
+        heap[i] = c;
+    }
+
+    private static Candidate Pop(Span<Candidate> heap, ref int count)
+    {
+        var top = heap[0];
+        var last = heap[--count];
+        var i = 0;
+        while (true)
+        {
+            var child = (2 * i) + 1;
+            if (child >= count)
+            {
+                break;
+            }
+
+            if (child + 1 < count && Before(heap[child + 1], heap[child]))
+            {
+                child++;
+            }
+
+            if (!Before(heap[child], last))
+            {
+                break;
+            }
+
+            heap[i] = heap[child];
+            i = child;
+        }
+
+        if (count > 0)
+        {
+            heap[i] = last;
+        }
+
+        return top;
+    }
+
+    private readonly record struct Candidate(int Rank, int Pos, int NewId);
 }
