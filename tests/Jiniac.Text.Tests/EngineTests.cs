@@ -53,6 +53,38 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void Scan_merging_gives_hf_heap_order_on_real_text()
+    {
+        // Short pieces merge by a scan over cached pair ranks, valid only because o200k makes each merged id from
+        // one pair; HF's heap order (forceHeap) must give the same ids on every piece of real text.
+        var tokenizer = BpeTokenizer.FromJson(TestFiles.Gpt4oJson(), cacheCapacity: 0);
+        var text = TestFiles.Text("moby-dick-ch1-3.txt") + TestFiles.Text("ja-original.txt") + string.Concat(TestFiles.GoldenTexts());
+        var pieces = 0;
+        foreach (var word in text.Split([' ', '\n']))
+        {
+            var bytes = Encoding.UTF8.GetBytes(" " + word);
+            List<int> scan = [], heap = [];
+            tokenizer.Model.Encode(bytes, scan, forceHeap: false);
+            tokenizer.Model.Encode(bytes, heap, forceHeap: true);
+            Assert.Equal(heap, scan);
+            pieces++;
+        }
+
+        Assert.True(pieces > 10_000);
+    }
+
+    [Fact]
+    public void Clearing_the_cache_keeps_the_ids()
+    {
+        var tokenizer = BpeTokenizer.FromJson(TestFiles.Gpt4oJson());
+        var text = TestFiles.Text("ja-original.txt");
+        var first = tokenizer.Encode(text);
+        tokenizer.ClearCache();
+        Assert.Equal(first, tokenizer.Encode(text));
+        Assert.Equal(first, tokenizer.Encode(text));
+    }
+
+    [Fact]
     public void Special_tokens_are_matched_before_pre_tokenization_and_decode_back()
     {
         var tokenizer = BpeTokenizer.FromJson(Json([], [], specials: ["<|endoftext|>", "<|end|>"]));

@@ -7,6 +7,6 @@ return args.Length > 0 && args[0] == "tokenize"
 static int Usage(TextWriter error)
 {
     error.WriteLine("usage: jiniac-bench tokenize --tokenizer FILE --text FILE [--threads 1|N|all] [--seconds S]");
-    error.WriteLine("                             [--split paragraphs|lines] [--ids-out FILE] [--also-no-cache]");
+    error.WriteLine("                             [--split paragraphs|lines] [--ids-out FILE] [--modes cold,cleared,nocache,warm]");
     return 2;
 }

@@ -7,7 +7,7 @@ namespace Jiniac.Bench;
 
 /// <summary>
 /// Encoding throughput of <see cref="BpeTokenizer"/> on a text file: passes over all documents until the time
-/// is up, single-threaded and optionally with Parallel.For over documents. The checksum (sum of all ids of one
+/// is up, on one thread or with Parallel.For over documents, cold (fresh cache), without cache and warm. The checksum (sum of all ids of one
 /// pass) and the ids file let tools/bench/run-tokenizer-bench.sh check that HF tokenizers gives the same output.
 /// </summary>
 internal static class TokenizeBench
@@ -20,7 +20,7 @@ internal static class TokenizeBench
         var threads = 1;
         var seconds = 10.0;
         var byLine = false;
-        var alsoNoCache = false;
+        string[] modes = ["cold", "cleared", "nocache", "warm"];
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : null;
@@ -29,7 +29,7 @@ internal static class TokenizeBench
                 case "--tokenizer": tokenizerPath = value; i++; break;
                 case "--text": textPath = value; i++; break;
                 case "--ids-out": idsOut = value; i++; break;
-                case "--also-no-cache": alsoNoCache = true; break;
+                case "--modes": modes = (value ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries); i++; break;
                 case "--threads":
                     threads = value == "all" ? Environment.ProcessorCount : int.Parse(value ?? "", CultureInfo.InvariantCulture);
                     i++;
@@ -56,39 +56,46 @@ internal static class TokenizeBench
             return 2;
         }
 
+        var json = File.ReadAllBytes(tokenizerPath);
         var load = Stopwatch.StartNew();
-        var tokenizer = BpeTokenizer.FromFile(tokenizerPath);
+        var tokenizer = BpeTokenizer.FromJson(json);
         var loadMs = load.Elapsed.TotalMilliseconds;
         var docs = Documents.Load(textPath, byLine);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"jiniac: tokenizer {Path.GetFileName(tokenizerPath)} loaded in {loadMs:F0} ms; {docs.Texts.Length} documents, {docs.Utf8Bytes / 1e6:F3} MB; {Environment.ProcessorCount} cores"));
+            $"jiniac: tokenizer {Path.GetFileName(tokenizerPath)} loaded in {loadMs:F0} ms; {docs.Texts.Length} documents, {docs.Utf8Bytes / 1e6:F3} MB; {Environment.ProcessorCount} cores; {threads} thread(s)"));
 
         if (idsOut is not null)
         {
             WriteIds(tokenizer, docs, idsOut);
         }
 
-        // Warm-up: the first pass fills the pre-token cache and lets tiered JIT reach its optimised code,
-        // as HF's side gets its own warm-up pass.
-        var (checksum, tokens) = SinglePass(tokenizer, docs.Texts);
-        Report(output, "single", 1, Measure(seconds, () => SinglePass(tokenizer, docs.Texts)), docs, checksum, tokens);
-        if (threads > 1)
+        // Warm-up: lets tiered JIT reach its optimised code (HF's Rust needs none) and gives the checksum every
+        // later pass must repeat.
+        var (checksum, tokens) = Pass(tokenizer, docs.Texts, threads);
+        foreach (var mode in modes)
         {
-            ParallelPass(tokenizer, docs.Texts, threads);
-            Report(output, "parallel", threads, Measure(seconds, () => ParallelPass(tokenizer, docs.Texts, threads)), docs, checksum, tokens);
-        }
-
-        if (alsoNoCache)
-        {
-            // The passes above repeat the same text, so after the first one nearly every pre-token is a cache hit;
-            // this shows the cost of actually merging (HF's BPE also caches, up to 10,000 words).
-            var uncached = BpeTokenizer.FromFile(tokenizerPath, cacheCapacity: 0);
-            SinglePass(uncached, docs.Texts);
-            Report(output, "single-nocache", 1, Measure(seconds, () => SinglePass(uncached, docs.Texts)), docs, checksum, tokens);
+            var m = mode switch
+            {
+                // A fresh tokenizer per pass, so its pre-token cache starts empty: the cost of text never seen.
+                // Loading is not timed (HF's side does the same).
+                "cold" => MeasureCold(seconds, () => BpeTokenizer.FromJson(json), t => Pass(t, docs.Texts, threads)),
+                // The same instance with its pre-token cache emptied before each pass: unseen text on a tokenizer whose
+                // tables are already in the CPU caches, as in a long run.
+                "cleared" => MeasureCold(seconds, () => { tokenizer.ClearCache(); return tokenizer; }, t => Pass(t, docs.Texts, threads)),
+                // No cache at all: every pre-token is merged, even a repeat within the pass.
+                "nocache" => MeasureWarm(seconds, BpeTokenizer.FromJson(json, cacheCapacity: 0), t => Pass(t, docs.Texts, threads)),
+                // The same instance pass after pass: nearly every pre-token is a cache hit.
+                "warm" => MeasureWarm(seconds, tokenizer, t => Pass(t, docs.Texts, threads)),
+                _ => throw new ArgumentException($"--modes: unknown mode '{mode}' (cold, cleared, nocache, warm)"),
+            };
+            Report(output, mode, threads, m, docs, checksum, tokens);
         }
 
         return 0;
     }
+
+    private static (long Checksum, long Tokens) Pass(BpeTokenizer tokenizer, string[] texts, int threads) =>
+        threads == 1 ? SinglePass(tokenizer, texts) : ParallelPass(tokenizer, texts, threads);
 
     private static (long Checksum, long Tokens) SinglePass(BpeTokenizer tokenizer, string[] texts)
     {
@@ -141,19 +148,42 @@ internal static class TokenizeBench
     private sealed record Measurement(int Passes, double Seconds, long Checksum, long Tokens);
 
     // Whole passes only, so every pass's checksum can be compared with the warm-up's.
-    private static Measurement Measure(double seconds, Func<(long Checksum, long Tokens)> pass)
+    private static Measurement MeasureWarm(double seconds, BpeTokenizer tokenizer, Func<BpeTokenizer, (long Checksum, long Tokens)> pass)
     {
+        pass(tokenizer);
         var watch = Stopwatch.StartNew();
         var passes = 0;
         (long Checksum, long Tokens) last;
         do
         {
-            last = pass();
+            last = pass(tokenizer);
             passes++;
         }
         while (watch.Elapsed.TotalSeconds < seconds);
 
         return new Measurement(passes, watch.Elapsed.TotalSeconds, last.Checksum, last.Tokens);
+    }
+
+    // Times only the passes, each on a new tokenizer, until they add up to the time (at most 20 passes).
+    private static Measurement MeasureCold(double seconds, Func<BpeTokenizer> create, Func<BpeTokenizer, (long Checksum, long Tokens)> pass)
+    {
+        var timed = TimeSpan.Zero;
+        var passes = 0;
+        (long Checksum, long Tokens) last;
+        do
+        {
+            var tokenizer = create();
+            // Collect the garbage of loading (or of the cleared cache) now, so that no collection of it lands in the timed pass.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var watch = Stopwatch.StartNew();
+            last = pass(tokenizer);
+            timed += watch.Elapsed;
+            passes++;
+        }
+        while (timed.TotalSeconds < seconds && passes < 20);
+
+        return new Measurement(passes, timed.TotalSeconds, last.Checksum, last.Tokens);
     }
 
     private static void Report(TextWriter output, string mode, int threads, Measurement m, Documents docs, long checksum, long tokens)

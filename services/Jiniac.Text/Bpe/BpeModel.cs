@@ -76,7 +76,10 @@ internal sealed class BpeModel
     public bool TryGetId(ReadOnlySpan<char> byteLevelToken, out int id) => _vocabBySpan.TryGetValue(byteLevelToken, out id);
 
     /// <summary>Encodes one pre-token given as UTF-8 bytes, appending its ids.</summary>
-    public void Encode(ReadOnlySpan<byte> bytes, List<int> output)
+    public void Encode(ReadOnlySpan<byte> bytes, List<int> output) => Encode(bytes, output, forceHeap: false);
+
+    /// <summary>As <see cref="Encode(ReadOnlySpan{byte}, List{int})"/>; <paramref name="forceHeap"/> lets tests check the scan against HF's heap order.</summary>
+    internal void Encode(ReadOnlySpan<byte> bytes, List<int> output, bool forceHeap)
     {
         if (bytes.IsEmpty)
         {
@@ -121,7 +124,7 @@ internal sealed class BpeModel
 
         if (n > 1)
         {
-            n = n <= ScanLimit && _uniqueMergeResults ? MergeByScan(symbols[..n]) : MergeByHeap(symbols[..n]);
+            n = n <= ScanLimit && _uniqueMergeResults && !forceHeap ? MergeByScan(symbols[..n]) : MergeByHeap(symbols[..n]);
         }
 
         output.AddRange(symbols[..n]);

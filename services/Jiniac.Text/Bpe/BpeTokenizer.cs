@@ -76,6 +76,8 @@ public sealed class BpeTokenizer
         }
     }
 
+    internal BpeModel Model => _model;
+
     /// <summary>One more than the highest id (model vocabulary and added tokens): the embedding rows a model needs.</summary>
     public int VocabSize { get; }
 
@@ -131,6 +133,13 @@ public sealed class BpeTokenizer
 
     /// <summary>The token string of an id (byte-level chars for model tokens), or null when the id is unused.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
+
+    /// <summary>Empties the pre-token cache (it refills as text is encoded). Not to be called while encoding.</summary>
+    public void ClearCache()
+    {
+        _cache.Clear();
+        Volatile.Write(ref _cacheCount, 0);
+    }
 
     public int[] Encode(string text)
     {
