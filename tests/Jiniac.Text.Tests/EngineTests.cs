@@ -108,13 +108,13 @@ public sealed class EngineTests
     [Theory]
     [InlineData("model", """{"type":"Unigram","unk_id":0,"vocab":[["a",0.0]]}""", "model 'Unigram'")]
     [InlineData("model", """{"type":"WordPiece","vocab":{"a":0},"unk_token":"a"}""", "model 'WordPiece'")]
-    [InlineData("pre_tokenizer", """{"type":"Metaspace","replacement":"▁"}""", "pre_tokenizer 'Metaspace'")]
+    [InlineData("pre_tokenizer", """{"type":"Whitespace"}""", "pre_tokenizer 'Whitespace'")]
+    [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"ByteLevel"},{"type":"Metaspace","replacement":"▁"}]}""", "ByteLevel pre-tokenizer must be the last")]
     [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"ByteLevel"},{"type":"Digits"}]}""", "pre_tokenizer 'Digits'")]
-    [InlineData("pre_tokenizer", "null", "pre_tokenizer is null")]
     [InlineData("normalizer", """{"type":"Lowercase"}""", "normalizer 'Lowercase'")]
-    [InlineData("normalizer", """{"type":"Sequence","normalizers":[{"type":"NFKC"},{"type":"Strip","left":true,"right":true}]}""", "normalizer 'Strip'")]
-    [InlineData("post_processor", """{"type":"TemplateProcessing","single":[],"pair":[],"special_tokens":{}}""", "post_processor 'TemplateProcessing'")]
-    [InlineData("decoder", """{"type":"Metaspace"}""", "decoder 'Metaspace'")]
+    [InlineData("normalizer", """{"type":"Sequence","normalizers":[{"type":"NFKC"},{"type":"BertNormalizer"}]}""", "normalizer 'BertNormalizer'")]
+    [InlineData("post_processor", """{"type":"TemplateProcessing","single":[],"pair":[],"special_tokens":{}}""", "TemplateProcessing 'single' has no sequence A")]
+    [InlineData("post_processor", """{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}}],"pair":[],"special_tokens":{}}""", "special token '<s>' missing")]
     [InlineData("truncation", """{"max_length":8}""", "truncation")]
     public void Unsupported_components_are_refused_by_name(string key, string value, string expected)
     {
@@ -122,6 +122,18 @@ public sealed class EngineTests
         root[key] = JsonNode.Parse(value);
         var e = Assert.Throws<UnsupportedTokenizerException>(() => BpeTokenizer.FromJson(Encoding.UTF8.GetBytes(root.ToJsonString())));
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void A_decoder_that_cannot_run_fails_decoding_by_name_but_not_encoding()
+    {
+        var root = JsonNode.Parse(Json(["a b"], ["ab"]))!.AsObject();
+        root["decoder"] = JsonNode.Parse("""{"type":"CTC","pad_token":"<pad>"}""");
+        var tokenizer = BpeTokenizer.FromJson(Encoding.UTF8.GetBytes(root.ToJsonString()));
+        var ids = tokenizer.Encode("ab");
+        Assert.Equal([Id(tokenizer, "ab")], ids);
+        var e = Assert.Throws<UnsupportedTokenizerException>(() => tokenizer.Decode(ids));
+        Assert.Contains("decoder 'CTC'", e.Message);
     }
 
     [Fact]

@@ -51,18 +51,28 @@ status=0
 for corpus in en ja; do
   for tok in gpt4o trained-1000; do
     out="$work/$corpus-$tok"
+    same=yes
     echo "== $corpus / $tok" >&2
     # Interleaved, so both sides see the same machine load: HF 1 core, ours 1 thread, HF all cores, ours all.
     RAYON_NUM_THREADS=1 node "$root/tools/bench/hf-tokenize.js" --tokenizer "$work/$tok.json" --text "$work/$corpus.txt" \
       --seconds "$seconds" --ids-out "$out.hf.ids" > "$out.hf1.log"
     dotnet "$bench" tokenize --tokenizer "$work/$tok.json" --text "$work/$corpus.txt" \
       --seconds "$seconds" --threads 1 --ids-out "$out.jiniac.ids" > "$out.j1.log"
+    ml1c=—; ml1w=—
+    if [ "$tok" = gpt4o ]; then
+      # Microsoft.ML.Tokenizers' Tiktoken with its own o200k_base data: the same ids as GPT-4o's tokenizer.json.
+      dotnet "$bench" tokenize --impl mlnet-o200k --text "$work/$corpus.txt" --seconds "$seconds" --threads 1 > "$out.ml1.log"
+      cat "$out.ml1.log" >&2
+      ml1c=$(field "$out.ml1.log" mlnet-o200k cold mb_s); ml1w=$(field "$out.ml1.log" mlnet-o200k warm mb_s)
+      if [ "$(field "$out.ml1.log" mlnet-o200k cold checksum)" != "$(field "$out.hf1.log" hf cold checksum)" ]; then
+        same="$same; ML.NET **differs**"
+      fi
+    fi
     RAYON_NUM_THREADS=$cores node "$root/tools/bench/hf-tokenize.js" --tokenizer "$work/$tok.json" --text "$work/$corpus.txt" \
       --seconds "$seconds" > "$out.hfn.log"
     dotnet "$bench" tokenize --tokenizer "$work/$tok.json" --text "$work/$corpus.txt" \
       --seconds "$seconds" --threads "$cores" --modes cold,warm > "$out.jn.log"
     cat "$out.hf1.log" "$out.j1.log" "$out.hfn.log" "$out.jn.log" >&2
-    same=yes
     for log in "$out.j1.log" "$out.hfn.log" "$out.jn.log"; do
       for mode in cold warm; do
         if [ "$(field "$out.hf1.log" hf cold checksum)" != "$(grep "^RESULT .* mode=$mode " "$log" | sed -n 's/.* checksum=\([^ ]*\).*/\1/p')" ]; then
@@ -76,16 +86,18 @@ for corpus in en ja; do
     j1c=$(field "$out.j1.log" jiniac cold mb_s); j1n=$(field "$out.j1.log" jiniac nocache mb_s); j1w=$(field "$out.j1.log" jiniac warm mb_s)
     hnc=$(field "$out.hfn.log" hf cold mb_s); hnw=$(field "$out.hfn.log" hf warm mb_s)
     jnc=$(field "$out.jn.log" jiniac cold mb_s); jnw=$(field "$out.jn.log" jiniac warm mb_s)
-    one+=("| $corpus | $tok | $mb | $h1c | $j1c | **$(ratio "$j1c" "$h1c")** | $j1n | $(ratio "$j1n" "$h1c") | $h1w | $j1w | $(ratio "$j1w" "$h1w") | $same |")
+    j1x=$(field "$out.j1.log" jiniac cleared mb_s)
+    mlr=—; [ "$ml1c" != — ] && mlr=$(ratio "$j1c" "$ml1c")
+    one+=("| $corpus | $tok | $mb | $h1c | $ml1c | $j1c | **$(ratio "$j1c" "$h1c")** | $mlr | $j1x | $(ratio "$j1x" "$h1c") | $j1n | $(ratio "$j1n" "$h1c") | $h1w | $ml1w | $j1w | $(ratio "$j1w" "$h1w") | $same |")
     all+=("| $corpus | $tok | $hnc | $jnc | **$(ratio "$jnc" "$hnc")** | $(ratio "$jnc" "$j1c") | $hnw | $jnw | $(ratio "$jnw" "$hnw") |")
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "One core (HF: encodeBatch, RAYON_NUM_THREADS=1; ours: 1 thread). MB/s."
+echo "One core (HF: encodeBatch, RAYON_NUM_THREADS=1; ML.NET: TiktokenTokenizer o200k_base; ours: 1 thread). MB/s."
 echo
-echo "| text | tokenizer | MB | HF cold | ours cold | ours/HF cold | ours no cache | ours no cache/HF cold | HF warm | ours warm | ours/HF warm | ids identical |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| text | tokenizer | MB | HF cold | ML.NET cold | ours cold | ours/HF cold | ours/ML.NET cold | ours cleared | ours cleared/HF cold | ours no cache | ours no cache/HF cold | HF warm | ML.NET warm | ours warm | ours/HF warm | ids identical |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${one[@]}"
 echo
 echo "All $cores cores (HF: encodeBatch, RAYON_NUM_THREADS=$cores; ours: Parallel.For over documents, $cores threads). MB/s."

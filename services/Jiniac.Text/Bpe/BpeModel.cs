@@ -3,9 +3,10 @@ using System.Buffers;
 namespace Jiniac.Text.Bpe;
 
 /// <summary>
-/// The BPE model of HF tokenizers (models/bpe/model.rs) for byte-level vocabularies: a piece's UTF-8
-/// bytes become the ids of their mapped chars, then pairs are merged lowest rank first, leftmost first
-/// among equal ranks (HF's Word::merge_all order).
+/// The BPE model of HF tokenizers (models/bpe/model.rs). Byte-level vocabularies: a piece's UTF-8 bytes become
+/// the ids of their mapped chars. Char-level (SentencePiece-style) vocabularies: each char of the piece is looked
+/// up, falling back to its UTF-8 bytes as &lt;0xXX&gt; tokens (byte_fallback) or to the unknown token (fused when
+/// fuse_unk). Then pairs are merged lowest rank first, leftmost first among equal ranks (HF's Word::merge_all order).
 /// </summary>
 internal sealed class BpeModel
 {
@@ -18,8 +19,36 @@ internal sealed class BpeModel
     private readonly bool _uniqueMergeResults;
     private readonly int[] _byteIds = new int[256];
 
-    public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, int? unkId, bool ignoreMerges)
+    private readonly int[]? _bmpIds;
+    private readonly int[]? _fallbackIds;
+
+    public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, int? unkId, bool ignoreMerges, bool charLevel, bool byteFallback, bool fuseUnk)
     {
+        FuseUnk = fuseUnk;
+        if (charLevel)
+        {
+            // One array lookup per BMP char instead of hashing a one-char string.
+            _bmpIds = new int[65536];
+            Array.Fill(_bmpIds, -1);
+            foreach (var (token, id) in vocab)
+            {
+                if (token.Length == 1)
+                {
+                    _bmpIds[token[0]] = id;
+                }
+            }
+
+            if (byteFallback)
+            {
+                // HF looks up format!("<{b:#04X}>"): "<0x" then two upper-case hex digits.
+                _fallbackIds = new int[256];
+                for (var b = 0; b < 256; b++)
+                {
+                    _fallbackIds[b] = vocab.TryGetValue($"<0x{b:X2}>", out var id) ? id : -1;
+                }
+            }
+        }
+
         _vocab = vocab;
         _vocabBySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         UnkId = unkId;
@@ -68,6 +97,8 @@ internal sealed class BpeModel
     }
 
     public int? UnkId { get; }
+    public bool FuseUnk { get; }
+    public bool CharLevel => _bmpIds is not null;
     public bool IgnoreMerges { get; }
     public int MissingBytes { get; }
     public int MergeCount => _merges.Count;
@@ -129,6 +160,105 @@ internal sealed class BpeModel
 
         output.AddRange(symbols[..n]);
 
+        if (rented is not null)
+        {
+            ArrayPool<int>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Encodes one pre-token of a char-level vocabulary (HF BPE::merge_word), appending its ids.</summary>
+    public void EncodeChars(ReadOnlySpan<char> piece, List<int> output, bool forceHeap = false)
+    {
+        if (piece.IsEmpty)
+        {
+            return;
+        }
+
+        if (IgnoreMerges && _vocabBySpan.TryGetValue(piece, out var whole))
+        {
+            output.Add(whole);
+            return;
+        }
+
+        // At most one symbol per UTF-8 byte, and a UTF-16 char is at most 3 UTF-8 bytes.
+        var capacity = piece.Length * 3;
+        int[]? rented = null;
+        var symbols = capacity <= 768 ? stackalloc int[capacity] : (rented = ArrayPool<int>.Shared.Rent(capacity)).AsSpan(0, capacity);
+        var n = 0;
+        var pendingUnk = false;
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var i = 0; i < piece.Length;)
+        {
+            var length = char.IsHighSurrogate(piece[i]) && i + 1 < piece.Length && char.IsLowSurrogate(piece[i + 1]) ? 2 : 1;
+            var c = piece.Slice(i, length);
+            i += length;
+            int id;
+            if (length == 1)
+            {
+                id = _bmpIds![c[0]];
+            }
+            else if (!_vocabBySpan.TryGetValue(c, out id))
+            {
+                id = -1;
+            }
+
+            if (id >= 0)
+            {
+                if (pendingUnk)
+                {
+                    symbols[n++] = UnkId!.Value;
+                    pendingUnk = false;
+                }
+
+                symbols[n++] = id;
+                continue;
+            }
+
+            if (_fallbackIds is not null)
+            {
+                var count = System.Text.Encoding.UTF8.GetBytes(c, utf8);
+                var all = true;
+                for (var b = 0; b < count; b++)
+                {
+                    all &= _fallbackIds[utf8[b]] >= 0;
+                }
+
+                if (all)
+                {
+                    // As HF: a pending unknown token is not flushed here, so it lands after these bytes.
+                    for (var b = 0; b < count; b++)
+                    {
+                        symbols[n++] = _fallbackIds[utf8[b]];
+                    }
+
+                    continue;
+                }
+            }
+
+            if (UnkId is { } unk)
+            {
+                if (pendingUnk && !FuseUnk)
+                {
+                    symbols[n++] = unk;
+                }
+
+                pendingUnk = true;
+            }
+
+            // With no unk token HF drops the char, and so do we.
+        }
+
+        if (pendingUnk)
+        {
+            symbols[n++] = UnkId!.Value;
+        }
+
+        if (n > 1)
+        {
+            n = n <= ScanLimit && _uniqueMergeResults && !forceHeap ? MergeByScan(symbols[..n]) : MergeByHeap(symbols[..n]);
+        }
+
+        output.AddRange(symbols[..n]);
         if (rented is not null)
         {
             ArrayPool<int>.Shared.Return(rented);

@@ -4,8 +4,9 @@ using System.Text;
 namespace Jiniac.Text.Bpe;
 
 /// <summary>
-/// A byte-level BPE tokenizer loaded from a Hugging Face tokenizer.json (see <see cref="TokenizerJson"/> for
-/// what is supported). Encoding gives the ids HF tokenizers gives. Thread-safe: one instance serves all workers.
+/// A BPE tokenizer loaded from a Hugging Face tokenizer.json: byte-level (GPT-2/4o, Llama 3, Qwen) or
+/// SentencePiece-style with byte fallback (Llama 2, Gemma); see <see cref="TokenizerJson"/> for what is supported.
+/// Encoding gives the ids HF tokenizers gives. Thread-safe: one instance serves all workers.
 /// </summary>
 public sealed class BpeTokenizer
 {
@@ -17,7 +18,13 @@ public sealed class BpeTokenizer
 
     private readonly BpeModel _model;
     private readonly PreTokenizerStep[] _preTokenizer;
-    private readonly NormalizationForm[] _normalizers;
+    // HF caches only words shorter than this (models/bpe/model.rs MAX_LENGTH); longer ones rarely repeat.
+    private const int CacheMaxLength = 256;
+
+    private readonly Normalizer[] _normalizers;
+    private readonly PostProcessor _postProcessor;
+    private readonly DecoderStep[]? _decoderChain;
+    private readonly string? _unsupportedDecoder;
     private readonly AddedTokenMatcher? _rawAdded;
     private readonly AddedTokenMatcher? _normalizedAdded;
     private readonly string?[] _idToToken;
@@ -31,15 +38,19 @@ public sealed class BpeTokenizer
     internal BpeTokenizer(
         BpeModel model,
         PreTokenizerStep[] preTokenizer,
-        NormalizationForm[] normalizers,
+        Normalizer[] normalizers,
         IReadOnlyList<AddedToken> addedTokens,
-        bool byteLevelDecoder,
+        PostProcessor postProcessor,
+        TokenizerJson.DecoderSpec decoder,
         int cacheCapacity)
     {
         _model = model;
         _preTokenizer = preTokenizer;
         _normalizers = normalizers;
-        _byteLevelDecoder = byteLevelDecoder;
+        _postProcessor = postProcessor;
+        _byteLevelDecoder = decoder.ByteLevel;
+        _decoderChain = decoder.Chain;
+        _unsupportedDecoder = decoder.Unsupported;
         _cacheCapacity = cacheCapacity;
         _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         AddedTokens = addedTokens;
@@ -141,49 +152,72 @@ public sealed class BpeTokenizer
         Volatile.Write(ref _cacheCount, 0);
     }
 
-    public int[] Encode(string text)
+    /// <summary>The ids the post-processor puts before and after a sequence when special tokens are added (e.g. Llama's BOS).</summary>
+    public ReadOnlySpan<int> SpecialPrefix => _postProcessor.Prefix;
+
+    /// <inheritdoc cref="SpecialPrefix"/>
+    public ReadOnlySpan<int> SpecialSuffix => _postProcessor.Suffix;
+
+    public int[] Encode(string text) => Encode(text, addSpecialTokens: false);
+
+    /// <summary>The ids of <paramref name="text"/>; with <paramref name="addSpecialTokens"/> as HF's encode(text, add_special_tokens).</summary>
+    public int[] Encode(string text, bool addSpecialTokens)
     {
         var ids = new List<int>(text.Length / 3 + 4);
-        Encode(text, ids);
+        Encode(text, ids, addSpecialTokens);
         return [.. ids];
     }
 
     /// <summary>Appends the ids of <paramref name="text"/> (no special tokens are added around it).</summary>
-    public void Encode(string text, List<int> output)
+    public void Encode(string text, List<int> output) => Encode(text, output, addSpecialTokens: false);
+
+    /// <summary>Appends the ids of <paramref name="text"/>, with the post-processor's special tokens around them when asked.</summary>
+    public void Encode(string text, List<int> output, bool addSpecialTokens)
     {
+        if (addSpecialTokens)
+        {
+            output.AddRange(_postProcessor.Prefix);
+        }
+
         var state = new EncodeState();
         if (_rawAdded is null)
         {
-            EncodeSegment(text.AsMemory(), output, state);
-            return;
+            EncodeSegment(text.AsMemory(), output, state, atStart: true);
+        }
+        else
+        {
+            var segments = new List<(ReadOnlyMemory<char> Text, AddedToken? Token)>();
+            _rawAdded.Split(text.AsMemory(), segments);
+            var first = true;
+            foreach (var (segment, token) in segments)
+            {
+                if (token is not null)
+                {
+                    output.Add(token.Id);
+                }
+                else
+                {
+                    EncodeSegment(segment, output, state, atStart: first);
+                }
+
+                first = false;
+            }
         }
 
-        var segments = new List<(ReadOnlyMemory<char> Text, AddedToken? Token)>();
-        _rawAdded.Split(text.AsMemory(), segments);
-        foreach (var (segment, token) in segments)
+        if (addSpecialTokens)
         {
-            if (token is not null)
-            {
-                output.Add(token.Id);
-            }
-            else
-            {
-                EncodeSegment(segment, output, state);
-            }
+            output.AddRange(_postProcessor.Suffix);
         }
     }
 
-    private void EncodeSegment(ReadOnlyMemory<char> segment, List<int> output, EncodeState state)
+    private void EncodeSegment(ReadOnlyMemory<char> segment, List<int> output, EncodeState state, bool atStart)
     {
         if (_normalizers.Length > 0)
         {
             var s = segment.ToString();
-            foreach (var form in _normalizers)
+            foreach (var normalizer in _normalizers)
             {
-                if (!s.IsNormalized(form))
-                {
-                    s = s.Normalize(form);
-                }
+                s = normalizer.Apply(s);
             }
 
             segment = s.AsMemory();
@@ -191,6 +225,7 @@ public sealed class BpeTokenizer
             {
                 var segments = new List<(ReadOnlyMemory<char> Text, AddedToken? Token)>();
                 _normalizedAdded.Split(segment, segments);
+                var first = atStart;
                 foreach (var (part, token) in segments)
                 {
                     if (token is not null)
@@ -199,18 +234,20 @@ public sealed class BpeTokenizer
                     }
                     else
                     {
-                        PreTokenizeAndEncode(part, output, state);
+                        PreTokenizeAndEncode(part, output, state, first);
                     }
+
+                    first = false;
                 }
 
                 return;
             }
         }
 
-        PreTokenizeAndEncode(segment, output, state);
+        PreTokenizeAndEncode(segment, output, state, atStart);
     }
 
-    private void PreTokenizeAndEncode(ReadOnlyMemory<char> text, List<int> output, EncodeState state)
+    private void PreTokenizeAndEncode(ReadOnlyMemory<char> text, List<int> output, EncodeState state, bool atStart)
     {
         var current = state.PiecesA;
         var next = state.PiecesB;
@@ -221,7 +258,8 @@ public sealed class BpeTokenizer
             next.Clear();
             foreach (var piece in current)
             {
-                step.Split(piece, next, state.Matches);
+                // Only a piece at offset 0 of a segment that starts the text starts the original text.
+                step.Split(piece, next, state.Matches, atStart && System.Runtime.InteropServices.MemoryMarshal.TryGetString(piece, out _, out var offset, out _) && offset == 0);
             }
 
             (current, next) = (next, current);
@@ -247,17 +285,16 @@ public sealed class BpeTokenizer
         }
 
         var start = output.Count;
-        var byteCount = Encoding.UTF8.GetByteCount(piece);
-        byte[]? rented = null;
-        var bytes = byteCount <= 1024 ? stackalloc byte[byteCount] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);
-        Encoding.UTF8.GetBytes(piece, bytes);
-        _model.Encode(bytes, output);
-        if (rented is not null)
+        if (_model.CharLevel)
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            _model.EncodeChars(piece, output);
+        }
+        else
+        {
+            EncodeBytes(piece, output);
         }
 
-        if (Volatile.Read(ref _cacheCount) < _cacheCapacity)
+        if (piece.Length < CacheMaxLength && Volatile.Read(ref _cacheCount) < _cacheCapacity)
         {
             var ids = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(output)[start..].ToArray();
             if (_cacheBySpan.TryAdd(piece, ids))
@@ -267,9 +304,47 @@ public sealed class BpeTokenizer
         }
     }
 
-    /// <summary>ids → text, as HF's decode with the ByteLevel decoder (invalid UTF-8 becomes U+FFFD).</summary>
+    private void EncodeBytes(ReadOnlySpan<char> piece, List<int> output)
+    {
+        var byteCount = Encoding.UTF8.GetByteCount(piece);
+        byte[]? rented = null;
+        var bytes = byteCount <= 1024 ? stackalloc byte[byteCount] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);
+        Encoding.UTF8.GetBytes(piece, bytes);
+        _model.Encode(bytes, output);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>ids → text, as HF's decode: the ByteLevel decoder (invalid UTF-8 becomes U+FFFD), a chain of
+    /// Replace / ByteFallback / Fuse / Strip / Metaspace, or none (tokens joined with spaces).</summary>
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
     {
+        if (_unsupportedDecoder is not null)
+        {
+            throw new UnsupportedTokenizerException($"tokenizer.json: decoder '{_unsupportedDecoder}' is not supported, so this tokenizer can encode but not decode");
+        }
+
+        if (_decoderChain is not null)
+        {
+            var tokens = new List<string>(ids.Length);
+            foreach (var id in ids)
+            {
+                if (TokenForDecode(id, skipSpecialTokens) is { } t)
+                {
+                    tokens.Add(t);
+                }
+            }
+
+            foreach (var step in _decoderChain)
+            {
+                step.Apply(tokens);
+            }
+
+            return string.Concat(tokens);
+        }
+
         if (!_byteLevelDecoder)
         {
             // HF without a decoder joins the tokens with spaces.

@@ -57,7 +57,7 @@ public sealed class BpeTrainer
     public void Feed(string text)
     {
         _pieces.Clear();
-        _split.Split(text.AsMemory(), _pieces, _matches);
+        _split.Split(text.AsMemory(), _pieces, _matches, atStart: true);
         Span<char> small = stackalloc char[256];
         Span<byte> smallBytes = stackalloc byte[256];
         foreach (var piece in _pieces)

@@ -13,8 +13,11 @@ public enum SplitBehavior
 /// <summary>One step of pre-tokenization: cuts each piece into smaller pieces (HF PreTokenizedString.split).</summary>
 internal abstract class PreTokenizerStep
 {
-    /// <summary>Splits <paramref name="piece"/>, appending the non-empty results to <paramref name="output"/>.</summary>
-    public abstract void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch);
+    /// <summary>
+    /// Splits <paramref name="piece"/>, appending the non-empty results to <paramref name="output"/>.
+    /// <paramref name="atStart"/>: the piece begins at offset 0 of the original text (HF offsets_original().0 == 0).
+    /// </summary>
+    public abstract void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart);
 
     /// <summary>HF's SplitDelimiterBehavior applied to the (offsets, is_match) list of pattern.rs find_matches.</summary>
     protected static void Apply(ReadOnlyMemory<char> piece, List<(int Start, int End)> matches, SplitBehavior behavior, bool invert, List<ReadOnlyMemory<char>> output)
@@ -153,7 +156,7 @@ internal sealed class SplitStep(RegexSplitter splitter, SplitBehavior behavior, 
     public SplitBehavior Behavior { get; } = behavior;
     public bool Invert { get; } = invert;
 
-    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch)
+    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart)
     {
         scratch.Clear();
         Splitter.FindMatches(piece.Span, scratch);
@@ -175,7 +178,7 @@ internal sealed class ByteLevelStep(bool addPrefixSpace, bool useRegex, bool tri
     public bool UseRegex { get; } = useRegex;
     public bool TrimOffsets { get; } = trimOffsets;
 
-    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch)
+    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart)
     {
         if (piece.Length == 0)
         {
@@ -196,5 +199,67 @@ internal sealed class ByteLevelStep(bool addPrefixSpace, bool useRegex, bool tri
         scratch.Clear();
         _splitter.FindMatches(piece.Span, scratch);
         Apply(piece, scratch, SplitBehavior.Isolated, false, output);
+    }
+}
+
+/// <summary>How Metaspace adds its replacement char in front of a piece (HF PrependScheme).</summary>
+public enum PrependScheme
+{
+    Always,
+    Never,
+    First,
+}
+
+/// <summary>
+/// HF Metaspace pre-tokenizer: spaces become the replacement char (▁), the replacement is prepended to a piece
+/// not already starting with it (always, or only at the start of the text, or never), and with split the piece
+/// is cut before each replacement char (MergedWithNext).
+/// </summary>
+internal sealed class MetaspaceStep(char replacement, PrependScheme prependScheme, bool split) : PreTokenizerStep
+{
+    public char Replacement { get; } = replacement;
+    public PrependScheme PrependScheme { get; } = prependScheme;
+    public bool SplitOnReplacement { get; } = split;
+
+    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart)
+    {
+        if (piece.Length == 0)
+        {
+            return;
+        }
+
+        var span = piece.Span;
+        if (span.Contains(' '))
+        {
+            piece = span.ToString().Replace(' ', Replacement).AsMemory();
+            span = piece.Span;
+        }
+
+        var prepend = span[0] != Replacement && PrependScheme switch
+        {
+            PrependScheme.Always => true,
+            PrependScheme.First => atStart,
+            _ => false,
+        };
+        if (prepend)
+        {
+            var replacement = Replacement;
+            piece = string.Concat(new ReadOnlySpan<char>(in replacement), span).AsMemory();
+            span = piece.Span;
+        }
+
+        if (!SplitOnReplacement)
+        {
+            output.Add(piece);
+            return;
+        }
+
+        scratch.Clear();
+        for (var i = span.IndexOf(Replacement); i >= 0; i = span[(i + 1)..].IndexOf(Replacement) is var next and >= 0 ? i + 1 + next : -1)
+        {
+            scratch.Add((i, i + 1));
+        }
+
+        Apply(piece, scratch, SplitBehavior.MergedWithNext, false, output);
     }
 }
