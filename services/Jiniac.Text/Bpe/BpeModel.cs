@@ -16,13 +16,42 @@ internal sealed class BpeModel
     private readonly Dictionary<string, int> _vocab;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabBySpan;
     private readonly MergeTable _merges;
-    private readonly bool _uniqueMergeResults;
+    private readonly bool _scanMatchesHeap;
     private readonly int[] _byteIds = new int[256];
 
     private readonly int[]? _bmpIds;
     private readonly int[]? _fallbackIds;
 
-    public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, int? unkId, bool ignoreMerges, bool charLevel, bool byteFallback, bool fuseUnk)
+    /// <summary>The merges of tokenizer.json ("left right", rank = position) resolved to ids, checked against the vocabulary.</summary>
+    public static List<(int A, int B, int Rank, int NewId)> Resolve(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges)
+    {
+        var resolved = new List<(int, int, int, int)>(merges.Count);
+        for (var rank = 0; rank < merges.Count; rank++)
+        {
+            var (left, right) = merges[rank];
+            if (!vocab.TryGetValue(left, out var a) || !vocab.TryGetValue(right, out var b))
+            {
+                throw new UnsupportedTokenizerException($"merge #{rank} '{left} {right}' names a token missing from the vocabulary");
+            }
+
+            if (!vocab.TryGetValue(left + right, out var merged))
+            {
+                throw new UnsupportedTokenizerException($"merge #{rank} '{left} {right}' produces '{left + right}', which is missing from the vocabulary");
+            }
+
+            resolved.Add((a, b, rank, merged));
+        }
+
+        return resolved;
+    }
+
+    /// <param name="merges">(left id, right id, rank, merged id); several pairs may share a rank and a merged id (tiktoken).</param>
+    /// <param name="scanIsExact">
+    /// Every symbol is the bytes it covers (byte-level, all 256 bytes in the vocabulary, no unknown token), so a pair
+    /// whose symbols changed covers a longer span and can never again make the id a stale heap entry names: HF's
+    /// heap order then equals merging the leftmost lowest-ranked pair even when several pairs make one id.
+    /// </param>
+    public BpeModel(Dictionary<string, int> vocab, IReadOnlyList<(int A, int B, int Rank, int NewId)> merges, int? unkId, bool ignoreMerges, bool charLevel, bool byteFallback, bool fuseUnk, bool scanIsExact = false)
     {
         FuseUnk = fuseUnk;
         if (charLevel)
@@ -55,26 +84,15 @@ internal sealed class BpeModel
         IgnoreMerges = ignoreMerges;
         _merges = new MergeTable(merges.Count);
         var producers = new Dictionary<int, long>();
-        _uniqueMergeResults = true;
-        for (var rank = 0; rank < merges.Count; rank++)
+        _scanMatchesHeap = true;
+        foreach (var (a, b, rank, merged) in merges)
         {
-            var (left, right) = merges[rank];
-            if (!vocab.TryGetValue(left, out var a) || !vocab.TryGetValue(right, out var b))
-            {
-                throw new UnsupportedTokenizerException($"merge #{rank} '{left} {right}' names a token missing from the vocabulary");
-            }
-
-            if (!vocab.TryGetValue(left + right, out var merged))
-            {
-                throw new UnsupportedTokenizerException($"merge #{rank} '{left} {right}' produces '{left + right}', which is missing from the vocabulary");
-            }
-
             // HF collects merges into a map, so a repeated pair keeps its last rank.
             _merges.Set(a, b, rank, merged);
             var pair = ((long)a << 32) | (uint)b;
             if (producers.TryGetValue(merged, out var other) && other != pair)
             {
-                _uniqueMergeResults = false;
+                _scanMatchesHeap = false;
             }
 
             producers[merged] = pair;
@@ -93,6 +111,11 @@ internal sealed class BpeModel
                 _byteIds[b] = -1;
                 MissingBytes++;
             }
+        }
+
+        if (scanIsExact && !charLevel && MissingBytes == 0)
+        {
+            _scanMatchesHeap = true;
         }
     }
 
@@ -155,7 +178,7 @@ internal sealed class BpeModel
 
         if (n > 1)
         {
-            n = n <= ScanLimit && _uniqueMergeResults && !forceHeap ? MergeByScan(symbols[..n]) : MergeByHeap(symbols[..n]);
+            n = n <= ScanLimit && _scanMatchesHeap && !forceHeap ? MergeByScan(symbols[..n]) : MergeByHeap(symbols[..n]);
         }
 
         output.AddRange(symbols[..n]);
@@ -255,7 +278,7 @@ internal sealed class BpeModel
 
         if (n > 1)
         {
-            n = n <= ScanLimit && _uniqueMergeResults && !forceHeap ? MergeByScan(symbols[..n]) : MergeByHeap(symbols[..n]);
+            n = n <= ScanLimit && _scanMatchesHeap && !forceHeap ? MergeByScan(symbols[..n]) : MergeByHeap(symbols[..n]);
         }
 
         output.AddRange(symbols[..n]);

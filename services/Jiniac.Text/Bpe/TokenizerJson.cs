@@ -474,7 +474,7 @@ public static class TokenizerJson
         }
 
         var byteFallback = Bool(m, "byte_fallback", false);
-        var model = new BpeModel(vocab, merges, unkId, Bool(m, "ignore_merges", false), charLevel: !byteLevel, byteFallback, Bool(m, "fuse_unk", false));
+        var model = new BpeModel(vocab, BpeModel.Resolve(vocab, merges), unkId, Bool(m, "ignore_merges", false), charLevel: !byteLevel, byteFallback, Bool(m, "fuse_unk", false));
         if (!byteLevel)
         {
             return model;
