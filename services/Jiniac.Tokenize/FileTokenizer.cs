@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using Jiniac.Formats.Megatron;
-using Jiniac.Text.Bpe;
+using Jiniac.Text;
 
 namespace Jiniac.Tokenize;
 
 public sealed record FileTokenizeRequest
 {
-    /// <summary>A HF tokenizer.json.</summary>
+    /// <summary>A HF tokenizer.json, a SentencePiece <c>.model</c>, or a <c>NAME.tiktoken</c> vocabulary (see <see cref="TokenizerFiles.Load"/>).</summary>
     public required string TokenizerPath { get; init; }
 
     /// <summary>.jsonl / .json / .jsonl.gz / .json.gz files, or folders searched recursively for them (ordinal path order).</summary>
@@ -49,7 +49,7 @@ public sealed class FileTokenizer
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Workers, 1);
         var stopwatch = Stopwatch.StartNew();
         var files = ResolveInputs(request.Inputs);
-        var tokenizer = BpeTokenizer.FromFile(request.TokenizerPath);
+        var tokenizer = TokenizerFiles.Load(request.TokenizerPath);
         var eod = request.AppendEod
             ? tokenizer.EndOfDocumentId ?? throw new InvalidDataException($"{request.TokenizerPath}: no end-of-document token to append")
             : (int?)null;

@@ -62,6 +62,36 @@ public sealed class FileTokenizerTests : IDisposable
         Assert.Equal(tokens, dataset.TotalTokens);
     }
 
+    [Theory]
+    [InlineData("sp-unigram.model", 2)] // SentencePiece: </s>
+    [InlineData("cl100k_base.tiktoken", 100257)] // tiktoken cl100k (its first 4,000 ranks): <|endoftext|>
+    public async Task SentencePiece_and_tiktoken_files_tokenize_too(string file, int eod)
+    {
+        var docs = TestFiles.Documents();
+        var input = Path.Combine(_dir, "docs.jsonl");
+        await File.WriteAllTextAsync(input, Lines(docs, "text"));
+        var path = TestFiles.Path(file);
+        var result = await new FileTokenizer().RunAsync(new FileTokenizeRequest
+        {
+            TokenizerPath = path,
+            Inputs = [input],
+            OutputPrefix = Path.Combine(_dir, "sp"),
+            AppendEod = true,
+        }, null, CancellationToken.None);
+        var tokenizer = Jiniac.Text.TokenizerFiles.Load(path);
+        Assert.Equal(eod, tokenizer.EndOfDocumentId);
+        // 2,000 pieces fit uint16; the tiktoken file's special ids (up to 100,276) do not.
+        Assert.Equal(tokenizer.VocabSize < 65_500 ? IndexedDatasetDType.UInt16 : IndexedDatasetDType.Int32, result.DType);
+        using var dataset = IndexedDataset.Open(result.Prefix);
+        Assert.Equal(docs.Count, dataset.DocumentCount);
+        for (var i = 0; i < docs.Count; i++)
+        {
+            var ids = new List<int>();
+            tokenizer.Encode(docs[i], ids);
+            Assert.Equal([.. ids, eod], dataset.GetSequence(i));
+        }
+    }
+
     [Fact]
     public async Task Without_append_eod_and_with_a_bad_line()
     {

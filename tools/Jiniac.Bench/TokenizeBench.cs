@@ -55,7 +55,7 @@ internal static class TokenizeBench
             }
         }
 
-        if (textPath is null || (tokenizerPath is null && impl == "jiniac") || threads < 1 || seconds <= 0)
+        if (textPath is null || (tokenizerPath is null && impl != "mlnet-o200k") || threads < 1 || seconds <= 0)
         {
             error.WriteLine("tokenize needs --text FILE and, for --impl jiniac, --tokenizer FILE (--threads >= 1, --seconds > 0)");
             return 2;
@@ -64,9 +64,11 @@ internal static class TokenizeBench
         Func<bool, IEncoder> create = impl switch
         {
             "jiniac" => JiniacEncoder.Factory(File.ReadAllBytes(tokenizerPath!)),
+            // Any tokenizer file by its kind (.model, NAME.tiktoken, tokenizer.json), without cache control.
+            "file" => _ => new FileEncoder(Jiniac.Text.TokenizerFiles.Load(tokenizerPath!)),
             // Microsoft.ML.Tokenizers' own o200k data (the .Data.O200kBase package), no special tokens.
             "mlnet-o200k" => _ => new MlNetEncoder(TiktokenTokenizer.CreateForEncoding("o200k_base")),
-            _ => throw new ArgumentException($"--impl must be jiniac or mlnet-o200k, not '{impl}'"),
+            _ => throw new ArgumentException($"--impl must be jiniac, file or mlnet-o200k, not '{impl}'"),
         };
         modes ??= impl == "jiniac" ? ["cold", "cleared", "nocache", "warm"] : ["cold", "warm"];
 
@@ -255,6 +257,13 @@ internal static class TokenizeBench
             tokenizer.ClearCache();
             return this;
         }
+    }
+
+    private sealed class FileEncoder(Jiniac.Text.ITextTokenizer tokenizer) : IEncoder
+    {
+        public void Encode(string text, List<int> ids) => tokenizer.Encode(text, ids);
+
+        public IEncoder ClearCache() => throw new NotSupportedException("--impl file has no cache control: use --modes cold,warm");
     }
 
     private sealed class MlNetEncoder(TiktokenTokenizer tokenizer) : IEncoder

@@ -8,7 +8,7 @@ namespace Jiniac.Text.Bpe;
 /// SentencePiece-style with byte fallback (Llama 2, Gemma); see <see cref="TokenizerJson"/> for what is supported.
 /// Encoding gives the ids HF tokenizers gives. Thread-safe: one instance serves all workers.
 /// </summary>
-public sealed class BpeTokenizer
+public sealed class BpeTokenizer : ITextTokenizer
 {
     /// <summary>Most pre-tokens cached; like HF's BPE cache it stops growing when full rather than evicting.</summary>
     public const int DefaultCacheCapacity = 200_000;
