@@ -64,8 +64,9 @@ public sealed class EngineTests
         {
             var bytes = Encoding.UTF8.GetBytes(" " + word);
             List<int> scan = [], heap = [];
-            tokenizer.Model.Encode(bytes, scan, forceHeap: false);
-            tokenizer.Model.Encode(bytes, heap, forceHeap: true);
+            var model = (BpeModel)tokenizer.Model;
+            model.Encode(bytes, scan, forceHeap: false);
+            model.Encode(bytes, heap, forceHeap: true);
             Assert.Equal(heap, scan);
             pieces++;
         }
@@ -106,7 +107,7 @@ public sealed class EngineTests
     }
 
     [Theory]
-    [InlineData("model", """{"type":"Unigram","unk_id":0,"vocab":[["a",0.0]]}""", "model 'Unigram'")]
+    [InlineData("model", """{"type":"Unigram","unk_id":0,"vocab":[["a",0.0]]}""", "ByteLevel pre-tokenizer with a Unigram model")]
     [InlineData("model", """{"type":"WordPiece","vocab":{"a":0},"unk_token":"a"}""", "model 'WordPiece'")]
     [InlineData("pre_tokenizer", """{"type":"Whitespace"}""", "pre_tokenizer 'Whitespace'")]
     [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"ByteLevel"},{"type":"Metaspace","replacement":"▁"}]}""", "ByteLevel pre-tokenizer must be the last")]

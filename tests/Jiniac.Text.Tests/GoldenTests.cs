@@ -43,6 +43,20 @@ public sealed class GoldenTests
         }
     }
 
+    public static TheoryData<string> UnigramVariants() => Names("variants-unigram.json");
+
+    [Theory]
+    [MemberData(nameof(UnigramVariants))]
+    public void Unigram_variants_encode_like_hf(string variant)
+    {
+        // A Unigram tokenizer.json made from sp-unigram.model's pieces and scores (NFKC, Metaspace, byte fallback) and patches.
+        var patch = JsonNode.Parse(TestFiles.Text("variants-unigram.json"))![variant]!.AsObject();
+        var tokenizer = BpeTokenizer.FromJson(TestFiles.Variant(TestFiles.Bytes("unigram-2000.json"), patch));
+        var texts = TestFiles.GoldenTexts("golden-texts-sp.json");
+        AssertGolden(tokenizer, texts, TestFiles.GoldenIds("golden-ids-unigram.json")[variant], addSpecialTokens: false);
+        AssertGolden(tokenizer, texts, TestFiles.GoldenIds("golden-ids-unigram-special.json")[variant], addSpecialTokens: true);
+    }
+
     [Theory]
     [MemberData(nameof(TrainedSpecialVariants))]
     public void Post_processors_add_special_tokens_like_hf(string variant)

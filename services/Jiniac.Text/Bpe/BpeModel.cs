@@ -8,7 +8,7 @@ namespace Jiniac.Text.Bpe;
 /// up, falling back to its UTF-8 bytes as &lt;0xXX&gt; tokens (byte_fallback) or to the unknown token (fused when
 /// fuse_unk). Then pairs are merged lowest rank first, leftmost first among equal ranks (HF's Word::merge_all order).
 /// </summary>
-internal sealed class BpeModel
+internal sealed class BpeModel : TokenModel
 {
     // Pieces longer than this (in symbols) use the heap: the scan is quadratic in the piece length.
     private const int ScanLimit = 48;
@@ -125,9 +125,28 @@ internal sealed class BpeModel
     public bool IgnoreMerges { get; }
     public int MissingBytes { get; }
     public int MergeCount => _merges.Count;
-    public IReadOnlyDictionary<string, int> Vocab => _vocab;
+    public override IReadOnlyDictionary<string, int> Vocab => _vocab;
 
-    public bool TryGetId(ReadOnlySpan<char> byteLevelToken, out int id) => _vocabBySpan.TryGetValue(byteLevelToken, out id);
+    public override bool TryGetId(ReadOnlySpan<char> token, out int id) => _vocabBySpan.TryGetValue(token, out id);
+
+    public override void EncodePiece(ReadOnlySpan<char> piece, List<int> output)
+    {
+        if (CharLevel)
+        {
+            EncodeChars(piece, output);
+            return;
+        }
+
+        var byteCount = System.Text.Encoding.UTF8.GetByteCount(piece);
+        byte[]? rented = null;
+        var bytes = byteCount <= 1024 ? stackalloc byte[byteCount] : (rented = ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);
+        System.Text.Encoding.UTF8.GetBytes(piece, bytes);
+        Encode(bytes, output);
+        if (rented is not null)
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
 
     /// <summary>Encodes one pre-token given as UTF-8 bytes, appending its ids.</summary>
     public void Encode(ReadOnlySpan<byte> bytes, List<int> output) => Encode(bytes, output, forceHeap: false);

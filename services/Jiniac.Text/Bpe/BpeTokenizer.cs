@@ -16,7 +16,7 @@ public sealed class BpeTokenizer : ITextTokenizer
     // Names tried, in order, for the end-of-document token before falling back to the first special token.
     private static readonly string[] EndOfDocumentNames = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"];
 
-    private readonly BpeModel _model;
+    private readonly TokenModel _model;
     private readonly PreTokenizerStep[] _preTokenizer;
     // HF caches only words shorter than this (models/bpe/model.rs MAX_LENGTH); longer ones rarely repeat.
     private const int CacheMaxLength = 256;
@@ -36,7 +36,7 @@ public sealed class BpeTokenizer : ITextTokenizer
     private int _cacheCount;
 
     internal BpeTokenizer(
-        BpeModel model,
+        TokenModel model,
         PreTokenizerStep[] preTokenizer,
         Normalizer[] normalizers,
         IReadOnlyList<AddedToken> addedTokens,
@@ -87,7 +87,7 @@ public sealed class BpeTokenizer : ITextTokenizer
         }
     }
 
-    internal BpeModel Model => _model;
+    internal TokenModel Model => _model;
 
     /// <summary>One more than the highest id (model vocabulary and added tokens): the embedding rows a model needs.</summary>
     public int VocabSize { get; }
@@ -285,14 +285,7 @@ public sealed class BpeTokenizer : ITextTokenizer
         }
 
         var start = output.Count;
-        if (_model.CharLevel)
-        {
-            _model.EncodeChars(piece, output);
-        }
-        else
-        {
-            EncodeBytes(piece, output);
-        }
+        _model.EncodePiece(piece, output);
 
         if (piece.Length < CacheMaxLength && Volatile.Read(ref _cacheCount) < _cacheCapacity)
         {
@@ -301,19 +294,6 @@ public sealed class BpeTokenizer : ITextTokenizer
             {
                 Interlocked.Increment(ref _cacheCount);
             }
-        }
-    }
-
-    private void EncodeBytes(ReadOnlySpan<char> piece, List<int> output)
-    {
-        var byteCount = Encoding.UTF8.GetByteCount(piece);
-        byte[]? rented = null;
-        var bytes = byteCount <= 1024 ? stackalloc byte[byteCount] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);
-        Encoding.UTF8.GetBytes(piece, bytes);
-        _model.Encode(bytes, output);
-        if (rented is not null)
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
     }
 

@@ -47,6 +47,11 @@ public static class TokenizerJson
             // Byte-level: the pre-tokenizer ends with ByteLevel, which maps each UTF-8 byte to a char of the vocabulary.
             var byteLevel = preTokenizer.Length > 0 && preTokenizer[^1] is ByteLevelStep;
             var model = ReadModel(root, byteLevel);
+            if (byteLevel && model is UnigramModel)
+            {
+                throw new UnsupportedTokenizerException("tokenizer.json: a ByteLevel pre-tokenizer with a Unigram model is not supported");
+            }
+
             var postProcessor = ReadPostProcessor(root);
             return new BpeTokenizer(model, preTokenizer, normalizers, addedTokens, postProcessor, decoder, cacheCapacity);
         }
@@ -409,18 +414,23 @@ public static class TokenizerJson
         return tokens;
     }
 
-    private static BpeModel ReadModel(JsonElement root, bool byteLevel)
+    private static TokenModel ReadModel(JsonElement root, bool byteLevel)
     {
         if (!root.TryGetProperty("model", out var m) || m.ValueKind != JsonValueKind.Object)
         {
             throw new UnsupportedTokenizerException("tokenizer.json: no model");
         }
 
-        // HF infers BPE from the fields when "type" is missing (old files).
+        // HF infers the model from the fields when "type" is missing (old files).
         var type = m.TryGetProperty("type", out var t) ? t.GetString() : (m.TryGetProperty("merges", out _) ? "BPE" : "unknown");
+        if (type == "Unigram")
+        {
+            return ReadUnigram(m);
+        }
+
         if (type != "BPE")
         {
-            throw new UnsupportedTokenizerException($"tokenizer.json: model '{type}' is not supported (only BPE)");
+            throw new UnsupportedTokenizerException($"tokenizer.json: model '{type}' is not supported (only BPE and Unigram)");
         }
 
         if (m.TryGetProperty("dropout", out var dropout) && dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() > 0)
@@ -492,6 +502,23 @@ public static class TokenizerJson
         }
 
         return model;
+    }
+
+    private static UnigramModel ReadUnigram(JsonElement m)
+    {
+        var vocab = new List<(string, double)>();
+        foreach (var entry in m.GetProperty("vocab").EnumerateArray())
+        {
+            vocab.Add((entry[0].GetString()!, entry[1].GetDouble()));
+        }
+
+        int? unkId = m.TryGetProperty("unk_id", out var u) && u.ValueKind == JsonValueKind.Number ? u.GetInt32() : null;
+        if (unkId is { } id && (id < 0 || id >= vocab.Count))
+        {
+            throw new UnsupportedTokenizerException($"tokenizer.json: Unigram unk_id {id} is outside the vocabulary of {vocab.Count}");
+        }
+
+        return new UnigramModel(vocab, unkId, Bool(m, "byte_fallback", false));
     }
 
     private static bool Bool(JsonElement e, string name, bool fallback) =>
