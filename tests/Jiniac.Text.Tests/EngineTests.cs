@@ -111,7 +111,7 @@ public sealed class EngineTests
     [InlineData("model", """{"type":"WordPiece","vocab":{"a":0},"unk_token":"a"}""", "model 'WordPiece'")]
     [InlineData("pre_tokenizer", """{"type":"Whitespace"}""", "pre_tokenizer 'Whitespace'")]
     [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"ByteLevel"},{"type":"Metaspace","replacement":"▁"}]}""", "ByteLevel pre-tokenizer must be the last")]
-    [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"ByteLevel"},{"type":"Digits"}]}""", "pre_tokenizer 'Digits'")]
+    [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"BertPreTokenizer"},{"type":"ByteLevel"}]}""", "pre_tokenizer 'BertPreTokenizer'")]
     [InlineData("normalizer", """{"type":"Lowercase"}""", "normalizer 'Lowercase'")]
     [InlineData("normalizer", """{"type":"Sequence","normalizers":[{"type":"NFKC"},{"type":"BertNormalizer"}]}""", "normalizer 'BertNormalizer'")]
     [InlineData("post_processor", """{"type":"TemplateProcessing","single":[],"pair":[],"special_tokens":{}}""", "TemplateProcessing 'single' has no sequence A")]

@@ -263,3 +263,44 @@ internal sealed class MetaspaceStep(char replacement, PrependScheme prependSchem
         Apply(piece, scratch, SplitBehavior.MergedWithNext, false, output);
     }
 }
+
+/// <summary>
+/// A pre-tokenizer that splits on a char predicate (HF's split with a closure): Digits (char::is_numeric, each
+/// digit alone or runs together), WhitespaceSplit (char::is_whitespace, removed), Punctuation (ASCII or Unicode
+/// punctuation, any behaviour).
+/// </summary>
+internal sealed class CharClassStep(Func<int, bool> isMatch, SplitBehavior behavior) : PreTokenizerStep
+{
+    /// <summary>Rust char::is_numeric: general category Nd, Nl or No.</summary>
+    public static bool IsNumeric(int cp) => System.Globalization.CharUnicodeInfo.GetUnicodeCategory(cp) is System.Globalization.UnicodeCategory.DecimalDigitNumber
+        or System.Globalization.UnicodeCategory.LetterNumber or System.Globalization.UnicodeCategory.OtherNumber;
+
+    /// <summary>Rust char::is_whitespace: the White_Space property, all of it in the BMP.</summary>
+    public static bool IsWhiteSpace(int cp) => cp <= 0xFFFF && char.IsWhiteSpace((char)cp);
+
+    /// <summary>HF is_punc: char::is_ascii_punctuation or a Unicode P* category.</summary>
+    public static bool IsPunctuation(int cp) => (cp is > 0x20 and < 0x7F && !char.IsAsciiLetterOrDigit((char)cp))
+        || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(cp) is System.Globalization.UnicodeCategory.ConnectorPunctuation
+            or System.Globalization.UnicodeCategory.DashPunctuation or System.Globalization.UnicodeCategory.OpenPunctuation
+            or System.Globalization.UnicodeCategory.ClosePunctuation or System.Globalization.UnicodeCategory.InitialQuotePunctuation
+            or System.Globalization.UnicodeCategory.FinalQuotePunctuation or System.Globalization.UnicodeCategory.OtherPunctuation;
+
+    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart)
+    {
+        scratch.Clear();
+        var span = piece.Span;
+        for (var i = 0; i < span.Length;)
+        {
+            var length = char.IsHighSurrogate(span[i]) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1]) ? 2 : 1;
+            var cp = length == 2 ? char.ConvertToUtf32(span[i], span[i + 1]) : span[i];
+            if (isMatch(cp))
+            {
+                scratch.Add((i, i + length));
+            }
+
+            i += length;
+        }
+
+        Apply(piece, scratch, behavior, false, output);
+    }
+}

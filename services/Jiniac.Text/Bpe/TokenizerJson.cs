@@ -217,8 +217,19 @@ public static class TokenizerJson
                 }
 
                 return new MetaspaceStep(replacement[0], ReadPrependScheme(e), Bool(e, "split", true));
+            case "Digits":
+                return new CharClassStep(CharClassStep.IsNumeric, Bool(e, "individual_digits", false) ? SplitBehavior.Isolated : SplitBehavior.Contiguous);
+            case "WhitespaceSplit":
+                return new CharClassStep(CharClassStep.IsWhiteSpace, SplitBehavior.Removed);
+            case "Punctuation":
+                var punctuation = e.TryGetProperty("behavior", out var pb) ? pb.GetString() : "Isolated";
+                return Enum.TryParse<SplitBehavior>(punctuation, ignoreCase: false, out var pbehavior)
+                    ? new CharClassStep(CharClassStep.IsPunctuation, pbehavior)
+                    : throw new UnsupportedTokenizerException($"tokenizer.json: Punctuation behavior '{punctuation}' is not supported");
             case var other:
-                throw new UnsupportedTokenizerException($"tokenizer.json: pre_tokenizer '{other}' is not supported (only ByteLevel, Split, Metaspace and a Sequence of them)");
+                // Whitespace and BertPreTokenizer use Rust's \w (Alphabetic, marks, Nd, Pc, Join_Control), which .NET's \w
+                // differs from, so they are refused rather than approximated.
+                throw new UnsupportedTokenizerException($"tokenizer.json: pre_tokenizer '{other}' is not supported (only ByteLevel, Split, Metaspace, Digits, WhitespaceSplit, Punctuation and a Sequence of them)");
         }
     }
 
