@@ -10,26 +10,53 @@ public static class TokenizerFiles
     /// <c>*.model</c>: SentencePiece ModelProto; <c>NAME.tiktoken</c>: tiktoken ranks, with the pattern and special tokens
     /// of encoding NAME (o200k_base, cl100k_base, p50k_base, r50k_base); anything else: tokenizer.json.
     /// </summary>
-    public static ITextTokenizer Load(string path)
+    public static ITextTokenizer Load(string path) => Load(File.ReadAllBytes(path), path);
+
+    /// <summary>Loads the bytes of a tokenizer file whose kind <paramref name="name"/> (a path or blob key) tells.</summary>
+    public static ITextTokenizer Load(byte[] bytes, string name)
     {
-        if (path.EndsWith(".model", StringComparison.OrdinalIgnoreCase))
+        switch (Suffix(name))
         {
-            return SentencePieceTokenizer.FromFile(path);
+            case ".model":
+                return SentencePieceTokenizer.FromBytes(bytes, name);
+            case ".json":
+                return BpeTokenizer.FromJson(bytes);
+            case var tiktoken:
+                var (pattern, specials) = TiktokenFile.Encoding(tiktoken[1..^".tiktoken".Length]);
+                return TiktokenFile.Load(bytes, pattern, specials, name);
+        }
+    }
+
+    /// <summary>
+    /// What a stored copy of the file must end with to be loaded the same way: ".model", ".NAME.tiktoken" (the encoding
+    /// is part of what the file means), else ".json".
+    /// </summary>
+    /// <exception cref="UnsupportedTokenizerException">a .tiktoken file not named after a known encoding.</exception>
+    public static string Suffix(string name)
+    {
+        var file = Path.GetFileName(name);
+        if (file.EndsWith(".model", StringComparison.OrdinalIgnoreCase))
+        {
+            return ".model";
         }
 
-        if (path.EndsWith(".tiktoken", StringComparison.OrdinalIgnoreCase))
+        if (!file.EndsWith(".tiktoken", StringComparison.OrdinalIgnoreCase))
         {
-            var encoding = Path.GetFileName(path)[..^".tiktoken".Length];
-            try
-            {
-                return TiktokenFile.Load(path, encoding);
-            }
-            catch (UnsupportedTokenizerException e) when (e.Message.Contains("is not known", StringComparison.Ordinal))
-            {
-                throw new UnsupportedTokenizerException($"{path}: a .tiktoken file carries no split pattern; name it after its encoding (o200k_base.tiktoken, cl100k_base.tiktoken, p50k_base.tiktoken, r50k_base.tiktoken)");
-            }
+            return ".json";
         }
 
-        return BpeTokenizer.FromFile(path);
+        // A stored copy is "<sha256>.NAME.tiktoken"; a given file is "NAME.tiktoken".
+        var stem = file[..^".tiktoken".Length];
+        var encoding = stem.Contains('.', StringComparison.Ordinal) ? stem[(stem.LastIndexOf('.') + 1)..] : stem;
+        try
+        {
+            _ = TiktokenFile.Encoding(encoding);
+        }
+        catch (UnsupportedTokenizerException)
+        {
+            throw new UnsupportedTokenizerException($"{name}: a .tiktoken file carries no split pattern; name it after its encoding (o200k_base.tiktoken, cl100k_base.tiktoken, p50k_base.tiktoken, r50k_base.tiktoken)");
+        }
+
+        return $".{encoding}.tiktoken";
     }
 }

@@ -157,12 +157,17 @@ internal static class TokenizeBench
         return s;
     }
 
-    private sealed record Measurement(int Passes, double Seconds, long Checksum, long Tokens);
+    // CpuSeconds: the process's processor time over the timed passes. The machine is shared, so wall time includes
+    // waiting for a core; MB per CPU-second is the work itself, comparable across runs and with HF's side.
+    private sealed record Measurement(int Passes, double Seconds, double CpuSeconds, long Checksum, long Tokens);
+
+    private static TimeSpan Cpu() => Process.GetCurrentProcess().TotalProcessorTime;
 
     // Whole passes only, so every pass's checksum can be compared with the warm-up's.
     private static Measurement MeasureWarm(double seconds, IEncoder encoder, Func<IEncoder, (long Checksum, long Tokens)> pass)
     {
         pass(encoder);
+        var cpu = Cpu();
         var watch = Stopwatch.StartNew();
         var passes = 0;
         (long Checksum, long Tokens) last;
@@ -173,13 +178,14 @@ internal static class TokenizeBench
         }
         while (watch.Elapsed.TotalSeconds < seconds);
 
-        return new Measurement(passes, watch.Elapsed.TotalSeconds, last.Checksum, last.Tokens);
+        return new Measurement(passes, watch.Elapsed.TotalSeconds, (Cpu() - cpu).TotalSeconds, last.Checksum, last.Tokens);
     }
 
     // Times only the passes, each on a new (or cleared) tokenizer, until they add up to the time (at most 20 passes).
     private static Measurement MeasureCold(double seconds, Func<IEncoder> prepare, Func<IEncoder, (long Checksum, long Tokens)> pass)
     {
         var timed = TimeSpan.Zero;
+        var cpu = TimeSpan.Zero;
         var passes = 0;
         (long Checksum, long Tokens) last;
         do
@@ -188,14 +194,16 @@ internal static class TokenizeBench
             // Collect the garbage of loading (or of the cleared cache) now, so that no collection of it lands in the timed pass.
             GC.Collect();
             GC.WaitForPendingFinalizers();
+            var cpu0 = Cpu();
             var watch = Stopwatch.StartNew();
             last = pass(encoder);
             timed += watch.Elapsed;
+            cpu += Cpu() - cpu0;
             passes++;
         }
         while (timed.TotalSeconds < seconds && passes < 20);
 
-        return new Measurement(passes, timed.TotalSeconds, last.Checksum, last.Tokens);
+        return new Measurement(passes, timed.TotalSeconds, cpu.TotalSeconds, last.Checksum, last.Tokens);
     }
 
     private static void Report(TextWriter output, string impl, string mode, int threads, Measurement m, Documents docs, long checksum, long tokens)
@@ -207,9 +215,10 @@ internal static class TokenizeBench
 
         var mbPerSecond = docs.Utf8Bytes * (double)m.Passes / m.Seconds / 1e6;
         var tokensPerSecond = tokens * (double)m.Passes / m.Seconds;
+        var mbPerCpuSecond = docs.Utf8Bytes * (double)m.Passes / m.CpuSeconds / 1e6;
         // One machine-readable line per measurement; run-tokenizer-bench.sh parses these.
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"RESULT impl={impl} mode={mode} threads={threads} mb_s={mbPerSecond:F2} tokens_s={tokensPerSecond:F0} checksum={checksum} tokens={tokens} bytes={docs.Utf8Bytes} passes={m.Passes} seconds={m.Seconds:F2}"));
+            $"RESULT impl={impl} mode={mode} threads={threads} mb_s={mbPerSecond:F2} tokens_s={tokensPerSecond:F0} checksum={checksum} tokens={tokens} bytes={docs.Utf8Bytes} passes={m.Passes} seconds={m.Seconds:F2} cpu_s={m.CpuSeconds:F2} cpu_mb_s={mbPerCpuSecond:F2}"));
     }
 
     private static void WriteIds(IEncoder encoder, Documents docs, string path)

@@ -53,6 +53,7 @@ async function batchPass(tok, docs, batch) {
 // Whole passes until the time is up, so each pass's checksum can be compared with the warm-up's.
 async function measureWarm(seconds, pass) {
   await pass();
+  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let passes = 0, last, elapsed;
   do {
@@ -60,21 +61,26 @@ async function measureWarm(seconds, pass) {
     passes++;
     elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
   } while (elapsed < seconds);
-  return { passes, seconds: elapsed, ...last };
+  return { passes, seconds: elapsed, cpu: cpuSeconds(process.cpuUsage(c0)), ...last };
 }
+
+// Processor time of the whole process (all threads, rayon's included), as jiniac-bench's cpu_s.
+function cpuSeconds(usage) { return (usage.user + usage.system) / 1e6; }
 
 // Each pass on a freshly loaded tokenizer (its BPE cache empty); only the passes are timed, until they add up
 // to the time (at most 20 passes), exactly as jiniac-bench's cold mode.
 async function measureCold(seconds, create, pass) {
-  let timed = 0, passes = 0, last;
+  let timed = 0, cpu = 0, passes = 0, last;
   do {
     const tok = create();
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     last = await pass(tok);
     timed += Number(process.hrtime.bigint() - t0) / 1e9;
+    cpu += cpuSeconds(process.cpuUsage(c0));
     passes++;
   } while (timed < seconds && passes < 20);
-  return { passes, seconds: timed, ...last };
+  return { passes, seconds: timed, cpu, ...last };
 }
 
 function report(mode, threads, m, bytes, warm) {
@@ -84,7 +90,8 @@ function report(mode, threads, m, bytes, warm) {
   const mbs = (bytes * m.passes / m.seconds / 1e6).toFixed(2);
   const tps = (warm.tokens * m.passes / m.seconds).toFixed(0);
   console.log(`RESULT impl=hf mode=${mode} threads=${threads} mb_s=${mbs} tokens_s=${tps} checksum=${warm.checksum} ` +
-    `tokens=${warm.tokens} bytes=${bytes} passes=${m.passes} seconds=${m.seconds.toFixed(2)}`);
+    `tokens=${warm.tokens} bytes=${bytes} passes=${m.passes} seconds=${m.seconds.toFixed(2)} cpu_s=${m.cpu.toFixed(2)} ` +
+    `cpu_mb_s=${(bytes * m.passes / m.cpu / 1e6).toFixed(2)}`);
 }
 
 (async () => {
