@@ -75,6 +75,25 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void Cutting_long_sentencepiece_pieces_at_unbridged_word_boundaries_keeps_the_ids()
+    {
+        // Llama 2 has no pre-tokenizer: a paragraph is one piece, cut where no merge can join the sides. Merging the
+        // whole paragraph as one piece, as HF does, must give the same ids.
+        var tokenizer = BpeTokenizer.FromJson(TestFiles.Llama2Json(), cacheCapacity: 0);
+        var model = (BpeModel)tokenizer.Model;
+        Assert.True(model.CanCut);
+        var paragraphs = TestFiles.Text("moby-dick-ch1-3.txt").Split("\n\n").Concat(TestFiles.Text("ja-original.txt").Split('\n')).Where(p => p.Length > 0).ToList();
+        foreach (var paragraph in paragraphs)
+        {
+            List<int> whole = [];
+            model.EncodeChars("\u2581" + paragraph.Replace(' ', '\u2581'), whole, forceHeap: true);
+            Assert.Equal(whole, tokenizer.Encode(paragraph));
+        }
+
+        Assert.True(paragraphs.Count > 50);
+    }
+
+    [Fact]
     public void Clearing_the_cache_keeps_the_ids()
     {
         var tokenizer = BpeTokenizer.FromJson(TestFiles.Gpt4oJson());

@@ -22,6 +22,10 @@ internal sealed class BpeModel : TokenModel
     private readonly int[]? _bmpIds;
     private readonly int[]? _fallbackIds;
 
+    // Char-level only: (last char of left << 16) | first char of right, for every merge. No merge can ever join the
+    // symbols on either side of a position whose two chars are not such a pair.
+    private readonly HashSet<int>? _bridges;
+
     /// <summary>The merges of tokenizer.json ("left right", rank = position) resolved to ids, checked against the vocabulary.</summary>
     public static List<(int A, int B, int Rank, int NewId)> Resolve(Dictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges)
     {
@@ -64,6 +68,21 @@ internal sealed class BpeModel : TokenModel
                 if (token.Length == 1)
                 {
                     _bmpIds[token[0]] = id;
+                }
+            }
+
+            var tokens = new string[vocab.Count == 0 ? 0 : vocab.Values.Max() + 1];
+            foreach (var (token, id) in vocab)
+            {
+                tokens[id] = token;
+            }
+
+            _bridges = [];
+            foreach (var (a, b, _, _) in merges)
+            {
+                if (tokens[a] is { Length: > 0 } left && tokens[b] is { Length: > 0 } right)
+                {
+                    _bridges.Add((left[^1] << 16) | right[0]);
                 }
             }
 
@@ -122,6 +141,32 @@ internal sealed class BpeModel : TokenModel
     public int? UnkId { get; }
     public bool FuseUnk { get; }
     public bool CharLevel => _bmpIds is not null;
+
+    /// <summary>
+    /// Whether <see cref="NextCut"/> may cut long pieces: char-level and without ignore_merges (whose whole-word lookup
+    /// applies to the whole piece only).
+    /// </summary>
+    public bool CanCut => _bridges is not null && !IgnoreMerges;
+
+    /// <summary>
+    /// The next position after <paramref name="from"/> before a ▁ where no merge can join the two sides (both chars
+    /// single-char tokens, and no merge of a token ending in the left char with one starting with ▁), else the length.
+    /// Encoding the parts separately gives exactly the ids of the whole: the merges on each side never interact.
+    /// </summary>
+    public int NextCut(ReadOnlySpan<char> piece, int from)
+    {
+        for (var i = from + 1; i < piece.Length; i++)
+        {
+            var c = piece[i];
+            var left = piece[i - 1];
+            if (c == '\u2581' && _bmpIds![c] >= 0 && !char.IsSurrogate(left) && _bmpIds[left] >= 0 && !_bridges!.Contains((left << 16) | c))
+            {
+                return i;
+            }
+        }
+
+        return piece.Length;
+    }
     public bool IgnoreMerges { get; }
     public int MissingBytes { get; }
     public int MergeCount => _merges.Count;

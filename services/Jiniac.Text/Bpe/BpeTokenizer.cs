@@ -278,6 +278,25 @@ public sealed class BpeTokenizer : ITextTokenizer
             return;
         }
 
+        // With no pre-tokenizer (Llama 2, Gemma) a piece is a whole segment; cut at word boundaries no merge crosses,
+        // so that the words are merged as short pieces and come from the cache when they repeat.
+        if (piece.Length > 32 && _model is BpeModel { CanCut: true } bpe)
+        {
+            for (var from = 0; from < piece.Length;)
+            {
+                var to = bpe.NextCut(piece, from);
+                EncodeCached(piece[from..to], output);
+                from = to;
+            }
+
+            return;
+        }
+
+        EncodeCached(piece, output);
+    }
+
+    private void EncodeCached(ReadOnlySpan<char> piece, List<int> output)
+    {
         if (_cacheBySpan.TryGetValue(piece, out var cached))
         {
             output.AddRange(cached);
