@@ -79,3 +79,44 @@ internal sealed class StripNormalizer(bool left, bool right) : Normalizer
     // White_Space is all BMP; .NET's char.IsWhiteSpace is the same set (Zs, Zl, Zp, \t-\r, U+0085, U+00A0).
     private static bool IsWhiteSpace(char c) => char.IsWhiteSpace(c);
 }
+
+/// <summary>
+/// Precompiled (HF's spm_precompiled, the normalizer of tokenizer.json files converted from SentencePiece): for each
+/// extended grapheme cluster shorter than 6 UTF-8 bytes, the first (shortest) charsmap rule matching its start replaces
+/// the whole cluster; otherwise each char is replaced by its own rule, or kept.
+/// </summary>
+internal sealed class PrecompiledNormalizer(SentencePiece.Charsmap charsmap) : Normalizer
+{
+    public override string Apply(string text)
+    {
+        var sb = new StringBuilder(text.Length);
+        Span<byte> utf8 = stackalloc byte[4];
+        for (var at = 0; at < text.Length;)
+        {
+            var length = System.Globalization.StringInfo.GetNextTextElementLength(text, at);
+            var grapheme = text.AsSpan(at, length);
+            at += length;
+            var bytes = Encoding.UTF8.GetBytes(grapheme.ToString());
+            if (bytes.Length < 6 && charsmap.FirstPrefixReplacement(bytes) is { } whole)
+            {
+                sb.Append(Encoding.UTF8.GetString(whole));
+                continue;
+            }
+
+            foreach (var rune in grapheme.ToString().EnumerateRunes())
+            {
+                var n = rune.EncodeToUtf8(utf8);
+                if (charsmap.FirstPrefixReplacement(utf8[..n]) is { } replacement)
+                {
+                    sb.Append(Encoding.UTF8.GetString(replacement));
+                }
+                else
+                {
+                    sb.Append(rune.ToString());
+                }
+            }
+        }
+
+        return sb.ToString();
+    }
+}

@@ -109,6 +109,19 @@ public static class TokenizerJson
             case "Strip":
                 steps.Add(new StripNormalizer(Bool(n, "strip_left", true), Bool(n, "strip_right", true)));
                 break;
+            case "Precompiled":
+                byte[] blob;
+                try
+                {
+                    blob = Convert.FromBase64String(String(n, "precompiled_charsmap", "normalizer Precompiled"));
+                    steps.Add(new PrecompiledNormalizer(new SentencePiece.Charsmap(blob, "tokenizer.json: normalizer Precompiled: precompiled_charsmap")));
+                }
+                catch (Exception e) when (e is FormatException or InvalidDataException)
+                {
+                    throw new UnsupportedTokenizerException($"tokenizer.json: normalizer Precompiled: {e.Message}");
+                }
+
+                break;
             case "Sequence":
                 foreach (var inner in n.GetProperty("normalizers").EnumerateArray())
                 {
@@ -119,7 +132,7 @@ public static class TokenizerJson
             case var other:
                 // Lowercase, BertNormalizer, StripAccents, Precompiled…: case mappings and charsmap tables .NET does not
                 // reproduce exactly, so they are refused rather than approximated.
-                throw new UnsupportedTokenizerException($"tokenizer.json: normalizer '{other}' is not supported (only NFC, NFD, NFKC, NFKD, Prepend, Replace, Strip or a Sequence of them)");
+                throw new UnsupportedTokenizerException($"tokenizer.json: normalizer '{other}' is not supported (only NFC, NFD, NFKC, NFKD, Prepend, Replace, Strip, Precompiled or a Sequence of them)");
         }
     }
 

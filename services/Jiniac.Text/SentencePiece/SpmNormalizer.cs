@@ -13,8 +13,7 @@ internal sealed class SpmNormalizer
     private static readonly byte[] SpaceSymbol = [0xE2, 0x96, 0x81];
     private static readonly byte[] Replacement = [0xEF, 0xBF, 0xBD];
 
-    private readonly uint[] _units;
-    private readonly byte[] _replacements;
+    private readonly Charsmap? _charsmap;
     private readonly byte[][] _userDefined;
     private readonly bool _addDummyPrefix;
     private readonly bool _removeExtraWhitespaces;
@@ -28,28 +27,7 @@ internal sealed class SpmNormalizer
         _removeExtraWhitespaces = model.RemoveExtraWhitespaces;
         _escapeWhitespaces = model.EscapeWhitespaces;
         _suffix = model.TreatWhitespaceAsSuffix;
-        var blob = model.PrecompiledCharsmap;
-        if (blob.Length == 0)
-        {
-            _units = [];
-            _replacements = [];
-            return;
-        }
-
-        // <trie size (4 bytes LE)><double array trie><replacement strings>
-        var trieSize = blob.Length >= 4 ? BinaryPrimitives.ReadUInt32LittleEndian(blob) : uint.MaxValue;
-        if (trieSize >= blob.Length - 4 || trieSize % 4 != 0)
-        {
-            throw new InvalidDataException($"{source}: precompiled_charsmap of normalizer '{model.NormalizerName}' is malformed");
-        }
-
-        _units = new uint[trieSize / 4];
-        for (var i = 0; i < _units.Length; i++)
-        {
-            _units[i] = BinaryPrimitives.ReadUInt32LittleEndian(blob.AsSpan(4 + (4 * i)));
-        }
-
-        _replacements = blob[(4 + (int)trieSize)..];
+        _charsmap = model.PrecompiledCharsmap.Length == 0 ? null : new Charsmap(model.PrecompiledCharsmap, $"{source}: precompiled_charsmap of normalizer '{model.NormalizerName}'");
     }
 
     public byte[] Normalize(ReadOnlySpan<byte> input)
@@ -163,43 +141,7 @@ internal sealed class SpmNormalizer
             return input[..user];
         }
 
-        var longest = 0;
-        var value = 0;
-        if (_units.Length > 0)
-        {
-            // darts-clone DoubleArray::commonPrefixSearch (at most 32 results, as sentencepiece asks).
-            var results = 0;
-            uint nodePos = 0;
-            var unit = _units[0];
-            nodePos ^= Offset(unit);
-            for (var i = 0; i < input.Length; i++)
-            {
-                nodePos ^= input[i];
-                if (nodePos >= _units.Length)
-                {
-                    break;
-                }
-
-                unit = _units[nodePos];
-                if (Label(unit) != input[i])
-                {
-                    break;
-                }
-
-                nodePos ^= Offset(unit);
-                if (HasLeaf(unit) && nodePos < _units.Length)
-                {
-                    if (results < 32 && i + 1 > longest)
-                    {
-                        longest = i + 1;
-                        value = (int)(_units[nodePos] & 0x7FFFFFFFu);
-                    }
-
-                    results++;
-                }
-            }
-        }
-
+        var (longest, value) = _charsmap?.LongestPrefix(input) ?? (0, 0);
         if (longest == 0)
         {
             var length = ValidUtf8Length(input);
@@ -208,16 +150,9 @@ internal sealed class SpmNormalizer
             return length == 0 ? Replacement : input[..length];
         }
 
-        var end = Array.IndexOf(_replacements, (byte)0, value);
         consumed = longest;
-        return _replacements.AsSpan(value, (end < 0 ? _replacements.Length : end) - value);
+        return _charsmap!.Replacement(value);
     }
-
-    private static bool HasLeaf(uint unit) => ((unit >> 8) & 1) == 1;
-
-    private static uint Label(uint unit) => unit & ((1u << 31) | 0xFF);
-
-    private static uint Offset(uint unit) => (unit >> 10) << (int)((unit & (1u << 9)) >> 6);
 
     private static int ValidUtf8Length(ReadOnlySpan<byte> input)
     {
