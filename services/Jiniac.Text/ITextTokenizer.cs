@@ -11,4 +11,13 @@ public interface ITextTokenizer
 
     /// <summary>Appends the ids of <paramref name="text"/>, with no special tokens added around it.</summary>
     void Encode(string text, List<int> output);
+
+    /// <summary>
+    /// The ids HF's add_special_tokens puts before each text (the post-processor's template, e.g. Llama's BOS); empty
+    /// for tokenizers without one (SentencePiece .model files, as spm_encode adds none; tiktoken).
+    /// </summary>
+    ReadOnlySpan<int> SpecialPrefix { get; }
+
+    /// <summary>The ids add_special_tokens puts after each text (e.g. a template's EOS); usually empty.</summary>
+    ReadOnlySpan<int> SpecialSuffix { get; }
 }

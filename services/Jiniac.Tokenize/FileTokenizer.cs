@@ -19,6 +19,10 @@ public sealed record FileTokenizeRequest
     public int Workers { get; init; } = Environment.ProcessorCount;
     public string JsonKey { get; init; } = "text";
     public bool AppendEod { get; init; }
+
+    /// <summary>Put the tokenizer's special tokens around each document as HF's add_special_tokens does (Llama's BOS),
+    /// as Megatron's preprocess_data.py gets them from a Hugging Face tokenizer. Off by default.</summary>
+    public bool AddSpecialTokens { get; init; }
     public int BatchBytes { get; init; } = 4 << 20;
 }
 
@@ -56,7 +60,7 @@ public sealed class FileTokenizer
         var prefix = $"{request.OutputPrefix}_{request.JsonKey}_document";
         var dtype = IndexedDatasetDTypes.ForVocabulary(tokenizer.VocabSize);
         var counts = new EncodeCounts();
-        var encoder = new DocumentEncoder(tokenizer, request.Workers, request.BatchBytes);
+        var encoder = new DocumentEncoder(tokenizer, request.Workers, request.BatchBytes, request.AddSpecialTokens);
         using (var writer = new IndexedDatasetWriter(prefix, dtype))
         {
             for (var i = 0; i < files.Count; i++)

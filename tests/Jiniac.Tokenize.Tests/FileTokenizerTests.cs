@@ -93,6 +93,32 @@ public sealed class FileTokenizerTests : IDisposable
     }
 
     [Fact]
+    public async Task Special_tokens_are_added_around_each_document_when_asked()
+    {
+        // unigram-2000.json's TemplateProcessing puts <s> (id 1) first; </s> (id 2) is the end-of-document token.
+        var docs = TestFiles.Documents();
+        var input = Path.Combine(_dir, "docs.jsonl");
+        await File.WriteAllTextAsync(input, Lines(docs, "text"));
+        var path = TestFiles.Path("unigram-2000.json");
+        var result = await new FileTokenizer().RunAsync(new FileTokenizeRequest
+        {
+            TokenizerPath = path,
+            Inputs = [input],
+            OutputPrefix = Path.Combine(_dir, "bos"),
+            AppendEod = true,
+            AddSpecialTokens = true,
+        }, null, CancellationToken.None);
+        var tokenizer = BpeTokenizer.FromFile(path);
+        using var dataset = IndexedDataset.Open(result.Prefix);
+        for (var i = 0; i < docs.Count; i++)
+        {
+            int[] expected = [.. tokenizer.Encode(docs[i], addSpecialTokens: true), 2];
+            Assert.Equal(1, expected[0]);
+            Assert.Equal(expected, dataset.GetSequence(i));
+        }
+    }
+
+    [Fact]
     public async Task Without_append_eod_and_with_a_bad_line()
     {
         var file = Path.Combine(_dir, "x.jsonl");

@@ -101,6 +101,10 @@ public sealed class SentencePieceTokenizer : ITextTokenizer
 
     public int VocabSize => _all.Count;
 
+    public ReadOnlySpan<int> SpecialPrefix => [];
+
+    public ReadOnlySpan<int> SpecialSuffix => [];
+
     public int? EndOfDocumentId { get; }
 
     public static SentencePieceTokenizer FromFile(string path) => FromBytes(File.ReadAllBytes(path), path);
