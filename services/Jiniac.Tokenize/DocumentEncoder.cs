@@ -1,5 +1,5 @@
 using Jiniac.Formats.Megatron;
-using Jiniac.Text.Bpe;
+using Jiniac.Text;
 
 namespace Jiniac.Tokenize;
 
@@ -18,7 +18,7 @@ public sealed class EncodeCounts
 /// Encodes JSON Lines documents with a tokenizer on several threads and writes them to an indexed dataset in input
 /// order: a batch of lines is encoded in parallel, then written, then the next batch is read.
 /// </summary>
-internal sealed class DocumentEncoder(BpeTokenizer tokenizer, int workers, int batchBytes)
+internal sealed class DocumentEncoder(ITextTokenizer tokenizer, int workers, int batchBytes, bool addSpecialTokens = false)
 {
     public async Task EncodeAsync(Stream input, string source, string jsonKey, int? eodId, IndexedDatasetWriter writer, EncodeCounts counts, Action? onBatch, CancellationToken cancellationToken)
     {
@@ -36,6 +36,13 @@ internal sealed class DocumentEncoder(BpeTokenizer tokenizer, int workers, int b
                     var text = JsonlBatches.ReadField(batch.Buffer.AsSpan(offset, length), jsonKey, source, lineNumber);
                     ids.Clear();
                     tokenizer.Encode(text, ids);
+                    if (addSpecialTokens)
+                    {
+                        // As HF: even an empty text gets its template's tokens.
+                        ids.InsertRange(0, tokenizer.SpecialPrefix);
+                        ids.AddRange(tokenizer.SpecialSuffix);
+                    }
+
                     if (ids.Count > 0 && eodId is { } eod)
                     {
                         ids.Add(eod);

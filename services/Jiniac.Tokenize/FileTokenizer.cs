@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.IO.Compression;
 using Jiniac.Formats.Megatron;
-using Jiniac.Text.Bpe;
+using Jiniac.Text;
 
 namespace Jiniac.Tokenize;
 
 public sealed record FileTokenizeRequest
 {
-    /// <summary>A HF tokenizer.json.</summary>
+    /// <summary>A HF tokenizer.json, a SentencePiece <c>.model</c>, or a <c>NAME.tiktoken</c> vocabulary (see <see cref="TokenizerFiles.Load"/>).</summary>
     public required string TokenizerPath { get; init; }
 
     /// <summary>.jsonl / .json / .jsonl.gz / .json.gz files, or folders searched recursively for them (ordinal path order).</summary>
@@ -19,6 +19,10 @@ public sealed record FileTokenizeRequest
     public int Workers { get; init; } = Environment.ProcessorCount;
     public string JsonKey { get; init; } = "text";
     public bool AppendEod { get; init; }
+
+    /// <summary>Put the tokenizer's special tokens around each document as HF's add_special_tokens does (Llama's BOS),
+    /// as Megatron's preprocess_data.py gets them from a Hugging Face tokenizer. Off by default.</summary>
+    public bool AddSpecialTokens { get; init; }
     public int BatchBytes { get; init; } = 4 << 20;
 }
 
@@ -49,14 +53,14 @@ public sealed class FileTokenizer
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Workers, 1);
         var stopwatch = Stopwatch.StartNew();
         var files = ResolveInputs(request.Inputs);
-        var tokenizer = BpeTokenizer.FromFile(request.TokenizerPath);
+        var tokenizer = TokenizerFiles.Load(request.TokenizerPath);
         var eod = request.AppendEod
             ? tokenizer.EndOfDocumentId ?? throw new InvalidDataException($"{request.TokenizerPath}: no end-of-document token to append")
             : (int?)null;
         var prefix = $"{request.OutputPrefix}_{request.JsonKey}_document";
         var dtype = IndexedDatasetDTypes.ForVocabulary(tokenizer.VocabSize);
         var counts = new EncodeCounts();
-        var encoder = new DocumentEncoder(tokenizer, request.Workers, request.BatchBytes);
+        var encoder = new DocumentEncoder(tokenizer, request.Workers, request.BatchBytes, request.AddSpecialTokens);
         using (var writer = new IndexedDatasetWriter(prefix, dtype))
         {
             for (var i = 0; i < files.Count; i++)

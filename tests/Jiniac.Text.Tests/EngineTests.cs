@@ -53,6 +53,58 @@ public sealed class EngineTests
     }
 
     [Fact]
+    public void Scan_merging_gives_hf_heap_order_on_real_text()
+    {
+        // Short pieces merge by a scan over cached pair ranks, valid only because o200k makes each merged id from
+        // one pair; HF's heap order (forceHeap) must give the same ids on every piece of real text.
+        var tokenizer = BpeTokenizer.FromJson(TestFiles.Gpt4oJson(), cacheCapacity: 0);
+        var text = TestFiles.Text("moby-dick-ch1-3.txt") + TestFiles.Text("ja-original.txt") + string.Concat(TestFiles.GoldenTexts());
+        var pieces = 0;
+        foreach (var word in text.Split([' ', '\n']))
+        {
+            var bytes = Encoding.UTF8.GetBytes(" " + word);
+            List<int> scan = [], heap = [];
+            var model = (BpeModel)tokenizer.Model;
+            model.Encode(bytes, scan, forceHeap: false);
+            model.Encode(bytes, heap, forceHeap: true);
+            Assert.Equal(heap, scan);
+            pieces++;
+        }
+
+        Assert.True(pieces > 10_000);
+    }
+
+    [Fact]
+    public void Cutting_long_sentencepiece_pieces_at_unbridged_word_boundaries_keeps_the_ids()
+    {
+        // Llama 2 has no pre-tokenizer: a paragraph is one piece, cut where no merge can join the sides. Merging the
+        // whole paragraph as one piece, as HF does, must give the same ids.
+        var tokenizer = BpeTokenizer.FromJson(TestFiles.Llama2Json(), cacheCapacity: 0);
+        var model = (BpeModel)tokenizer.Model;
+        Assert.True(model.CanCut);
+        var paragraphs = TestFiles.Text("moby-dick-ch1-3.txt").Split("\n\n").Concat(TestFiles.Text("ja-original.txt").Split('\n')).Where(p => p.Length > 0).ToList();
+        foreach (var paragraph in paragraphs)
+        {
+            List<int> whole = [];
+            model.EncodeChars("\u2581" + paragraph.Replace(' ', '\u2581'), whole, forceHeap: true);
+            Assert.Equal(whole, tokenizer.Encode(paragraph));
+        }
+
+        Assert.True(paragraphs.Count > 50);
+    }
+
+    [Fact]
+    public void Clearing_the_cache_keeps_the_ids()
+    {
+        var tokenizer = BpeTokenizer.FromJson(TestFiles.Gpt4oJson());
+        var text = TestFiles.Text("ja-original.txt");
+        var first = tokenizer.Encode(text);
+        tokenizer.ClearCache();
+        Assert.Equal(first, tokenizer.Encode(text));
+        Assert.Equal(first, tokenizer.Encode(text));
+    }
+
+    [Fact]
     public void Special_tokens_are_matched_before_pre_tokenization_and_decode_back()
     {
         var tokenizer = BpeTokenizer.FromJson(Json([], [], specials: ["<|endoftext|>", "<|end|>"]));
@@ -74,15 +126,15 @@ public sealed class EngineTests
     }
 
     [Theory]
-    [InlineData("model", """{"type":"Unigram","unk_id":0,"vocab":[["a",0.0]]}""", "model 'Unigram'")]
+    [InlineData("model", """{"type":"Unigram","unk_id":0,"vocab":[["a",0.0]]}""", "ByteLevel pre-tokenizer with a Unigram model")]
     [InlineData("model", """{"type":"WordPiece","vocab":{"a":0},"unk_token":"a"}""", "model 'WordPiece'")]
-    [InlineData("pre_tokenizer", """{"type":"Metaspace","replacement":"▁"}""", "pre_tokenizer 'Metaspace'")]
-    [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"ByteLevel"},{"type":"Digits"}]}""", "pre_tokenizer 'Digits'")]
-    [InlineData("pre_tokenizer", "null", "pre_tokenizer is null")]
+    [InlineData("pre_tokenizer", """{"type":"Whitespace"}""", "pre_tokenizer 'Whitespace'")]
+    [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"ByteLevel"},{"type":"Metaspace","replacement":"▁"}]}""", "ByteLevel pre-tokenizer must be the last")]
+    [InlineData("pre_tokenizer", """{"type":"Sequence","pretokenizers":[{"type":"BertPreTokenizer"},{"type":"ByteLevel"}]}""", "pre_tokenizer 'BertPreTokenizer'")]
     [InlineData("normalizer", """{"type":"Lowercase"}""", "normalizer 'Lowercase'")]
-    [InlineData("normalizer", """{"type":"Sequence","normalizers":[{"type":"NFKC"},{"type":"Strip","left":true,"right":true}]}""", "normalizer 'Strip'")]
-    [InlineData("post_processor", """{"type":"TemplateProcessing","single":[],"pair":[],"special_tokens":{}}""", "post_processor 'TemplateProcessing'")]
-    [InlineData("decoder", """{"type":"Metaspace"}""", "decoder 'Metaspace'")]
+    [InlineData("normalizer", """{"type":"Sequence","normalizers":[{"type":"NFKC"},{"type":"BertNormalizer"}]}""", "normalizer 'BertNormalizer'")]
+    [InlineData("post_processor", """{"type":"TemplateProcessing","single":[],"pair":[],"special_tokens":{}}""", "TemplateProcessing 'single' has no sequence A")]
+    [InlineData("post_processor", """{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}}],"pair":[],"special_tokens":{}}""", "special token '<s>' missing")]
     [InlineData("truncation", """{"max_length":8}""", "truncation")]
     public void Unsupported_components_are_refused_by_name(string key, string value, string expected)
     {
@@ -90,6 +142,18 @@ public sealed class EngineTests
         root[key] = JsonNode.Parse(value);
         var e = Assert.Throws<UnsupportedTokenizerException>(() => BpeTokenizer.FromJson(Encoding.UTF8.GetBytes(root.ToJsonString())));
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void A_decoder_that_cannot_run_fails_decoding_by_name_but_not_encoding()
+    {
+        var root = JsonNode.Parse(Json(["a b"], ["ab"]))!.AsObject();
+        root["decoder"] = JsonNode.Parse("""{"type":"CTC","pad_token":"<pad>"}""");
+        var tokenizer = BpeTokenizer.FromJson(Encoding.UTF8.GetBytes(root.ToJsonString()));
+        var ids = tokenizer.Encode("ab");
+        Assert.Equal([Id(tokenizer, "ab")], ids);
+        var e = Assert.Throws<UnsupportedTokenizerException>(() => tokenizer.Decode(ids));
+        Assert.Contains("decoder 'CTC'", e.Message);
     }
 
     [Fact]

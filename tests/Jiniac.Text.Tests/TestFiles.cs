@@ -12,13 +12,17 @@ internal static class TestFiles
 
     public static byte[] Bytes(string name) => File.ReadAllBytes(Path(name));
 
-    public static string[] GoldenTexts() => JsonSerializer.Deserialize<string[]>(Text("golden-texts.json"))!;
+    public static string[] GoldenTexts(string name = "golden-texts.json") => JsonSerializer.Deserialize<string[]>(Text(name))!;
 
     public static Dictionary<string, int[][]> GoldenIds(string name) => JsonSerializer.Deserialize<Dictionary<string, int[][]>>(Text(name))!;
 
-    public static byte[] Gpt4oJson()
+    public static byte[] Gpt4oJson() => Gunzip("gpt4o-tokenizer.json.gz");
+
+    public static byte[] Llama2Json() => Gunzip("llama2-tokenizer.json.gz");
+
+    public static byte[] Gunzip(string name)
     {
-        using var gz = new GZipStream(File.OpenRead(Path("gpt4o-tokenizer.json.gz")), CompressionMode.Decompress);
+        using var gz = new GZipStream(File.OpenRead(Path(name)), CompressionMode.Decompress);
         using var ms = new MemoryStream();
         gz.CopyTo(ms);
         return ms.ToArray();

@@ -69,6 +69,34 @@ public sealed class ConsumerTests
         Assert.Contains("Metaspace", failed.Reason);
     }
 
+    [Theory]
+    [InlineData("sp-unigram.model", ".model")]
+    [InlineData("cl100k_base.tiktoken", ".cl100k_base.tiktoken")]
+    public async Task SentencePiece_and_tiktoken_files_register_and_tokenize_shards(string file, string suffix)
+    {
+        await using var host = await TokenizeHost.StartAsync();
+        var path = TestFiles.Path(file);
+        await host.SendAsync(new RegisterTokenizer { RunId = file, Path = path });
+        var ready = await host.Events.WaitAsync<TokenizerReady>(e => e.RunId == file);
+        Assert.EndsWith(ready.TokenizerHash + suffix, ready.TokenizerBlob, StringComparison.Ordinal);
+        var tokenizer = Jiniac.Text.TokenizerFiles.Load(path);
+        Assert.Equal(tokenizer.EndOfDocumentId, ready.EodTokenId);
+
+        var docs = TestFiles.Documents();
+        var (key, blob) = await host.PutShardAsync(docs);
+        await host.SendAsync(new TokenizeShard { RunId = file, Stage = "s1", ShardKey = key, ShardBlob = blob, TokenizerBlob = ready.TokenizerBlob, TokenizerHash = ready.TokenizerHash });
+        var done = await host.Events.WaitAsync<ShardTokenized>(e => e.ShardKey == key && e.RunId == file);
+        var bin = await host.Blobs.GetLocalPathAsync(done.Prefix + ".bin", CancellationToken.None);
+        using var dataset = IndexedDataset.Open(bin[..^4]);
+        Assert.Equal(docs.Count, dataset.DocumentCount);
+        for (var i = 0; i < docs.Count; i++)
+        {
+            var ids = new List<int>();
+            tokenizer.Encode(docs[i], ids);
+            Assert.Equal([.. ids, ready.EodTokenId], dataset.GetSequence(i));
+        }
+    }
+
     [Fact]
     public async Task TokenizeShard_writes_a_megatron_dataset_once_and_reuses_it()
     {

@@ -62,6 +62,62 @@ public sealed class FileTokenizerTests : IDisposable
         Assert.Equal(tokens, dataset.TotalTokens);
     }
 
+    [Theory]
+    [InlineData("sp-unigram.model", 2)] // SentencePiece: </s>
+    [InlineData("cl100k_base.tiktoken", 100257)] // tiktoken cl100k (its first 4,000 ranks): <|endoftext|>
+    public async Task SentencePiece_and_tiktoken_files_tokenize_too(string file, int eod)
+    {
+        var docs = TestFiles.Documents();
+        var input = Path.Combine(_dir, "docs.jsonl");
+        await File.WriteAllTextAsync(input, Lines(docs, "text"));
+        var path = TestFiles.Path(file);
+        var result = await new FileTokenizer().RunAsync(new FileTokenizeRequest
+        {
+            TokenizerPath = path,
+            Inputs = [input],
+            OutputPrefix = Path.Combine(_dir, "sp"),
+            AppendEod = true,
+        }, null, CancellationToken.None);
+        var tokenizer = Jiniac.Text.TokenizerFiles.Load(path);
+        Assert.Equal(eod, tokenizer.EndOfDocumentId);
+        // 2,000 pieces fit uint16; the tiktoken file's special ids (up to 100,276) do not.
+        Assert.Equal(tokenizer.VocabSize < 65_500 ? IndexedDatasetDType.UInt16 : IndexedDatasetDType.Int32, result.DType);
+        using var dataset = IndexedDataset.Open(result.Prefix);
+        Assert.Equal(docs.Count, dataset.DocumentCount);
+        for (var i = 0; i < docs.Count; i++)
+        {
+            var ids = new List<int>();
+            tokenizer.Encode(docs[i], ids);
+            Assert.Equal([.. ids, eod], dataset.GetSequence(i));
+        }
+    }
+
+    [Fact]
+    public async Task Special_tokens_are_added_around_each_document_when_asked()
+    {
+        // unigram-2000.json's TemplateProcessing puts <s> (id 1) first; </s> (id 2) is the end-of-document token.
+        var docs = TestFiles.Documents();
+        var input = Path.Combine(_dir, "docs.jsonl");
+        await File.WriteAllTextAsync(input, Lines(docs, "text"));
+        var path = TestFiles.Path("unigram-2000.json");
+        var result = await new FileTokenizer().RunAsync(new FileTokenizeRequest
+        {
+            TokenizerPath = path,
+            Inputs = [input],
+            OutputPrefix = Path.Combine(_dir, "bos"),
+            AppendEod = true,
+            AddSpecialTokens = true,
+        }, null, CancellationToken.None);
+        var tokenizer = BpeTokenizer.FromFile(path);
+        using var dataset = IndexedDataset.Open(result.Prefix);
+        for (var i = 0; i < docs.Count; i++)
+        {
+            int[] expected = [.. tokenizer.Encode(docs[i], addSpecialTokens: true), 2];
+            Assert.Equal(1, expected[0]);
+            Assert.Equal(expected, dataset.GetSequence(i));
+        }
+    }
+
     [Fact]
     public async Task Without_append_eod_and_with_a_bad_line()
     {

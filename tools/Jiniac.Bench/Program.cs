@@ -11,7 +11,8 @@ return args.Length > 0 && args[0] == "tokenize"
 static int Usage(TextWriter error)
 {
     error.WriteLine("usage: jiniac-bench tokenize --tokenizer FILE --text FILE [--threads 1|N|all] [--seconds S]");
-    error.WriteLine("                             [--split paragraphs|lines] [--ids-out FILE] [--also-no-cache]");
+    error.WriteLine("                             [--split paragraphs|lines] [--ids-out FILE] [--modes cold,cleared,nocache,warm]");
+    error.WriteLine("                             [--impl jiniac|file|mlnet-o200k]");
     error.WriteLine("       jiniac-bench hub [--size-mb 256] [--chunk-mb 16] [--dir DIR]");
     error.WriteLine("       jiniac-bench ingest --from FILE_OR_DIR... [--mb 100] [--repeats 3] [--no-minhash]");
     return 2;

@@ -4,10 +4,11 @@ using System.Text;
 namespace Jiniac.Text.Bpe;
 
 /// <summary>
-/// A byte-level BPE tokenizer loaded from a Hugging Face tokenizer.json (see <see cref="TokenizerJson"/> for
-/// what is supported). Encoding gives the ids HF tokenizers gives. Thread-safe: one instance serves all workers.
+/// A BPE tokenizer loaded from a Hugging Face tokenizer.json: byte-level (GPT-2/4o, Llama 3, Qwen) or
+/// SentencePiece-style with byte fallback (Llama 2, Gemma); see <see cref="TokenizerJson"/> for what is supported.
+/// Encoding gives the ids HF tokenizers gives. Thread-safe: one instance serves all workers.
 /// </summary>
-public sealed class BpeTokenizer
+public sealed class BpeTokenizer : ITextTokenizer
 {
     /// <summary>Most pre-tokens cached; like HF's BPE cache it stops growing when full rather than evicting.</summary>
     public const int DefaultCacheCapacity = 200_000;
@@ -15,9 +16,15 @@ public sealed class BpeTokenizer
     // Names tried, in order, for the end-of-document token before falling back to the first special token.
     private static readonly string[] EndOfDocumentNames = ["<|endoftext|>", "<|end_of_text|>", "</s>", "<eos>"];
 
-    private readonly BpeModel _model;
+    private readonly TokenModel _model;
     private readonly PreTokenizerStep[] _preTokenizer;
-    private readonly NormalizationForm[] _normalizers;
+    // HF caches only words shorter than this (models/bpe/model.rs MAX_LENGTH); longer ones rarely repeat.
+    private const int CacheMaxLength = 256;
+
+    private readonly Normalizer[] _normalizers;
+    private readonly PostProcessor _postProcessor;
+    private readonly DecoderStep[]? _decoderChain;
+    private readonly string? _unsupportedDecoder;
     private readonly AddedTokenMatcher? _rawAdded;
     private readonly AddedTokenMatcher? _normalizedAdded;
     private readonly string?[] _idToToken;
@@ -29,17 +36,21 @@ public sealed class BpeTokenizer
     private int _cacheCount;
 
     internal BpeTokenizer(
-        BpeModel model,
+        TokenModel model,
         PreTokenizerStep[] preTokenizer,
-        NormalizationForm[] normalizers,
+        Normalizer[] normalizers,
         IReadOnlyList<AddedToken> addedTokens,
-        bool byteLevelDecoder,
+        PostProcessor postProcessor,
+        TokenizerJson.DecoderSpec decoder,
         int cacheCapacity)
     {
         _model = model;
         _preTokenizer = preTokenizer;
         _normalizers = normalizers;
-        _byteLevelDecoder = byteLevelDecoder;
+        _postProcessor = postProcessor;
+        _byteLevelDecoder = decoder.ByteLevel;
+        _decoderChain = decoder.Chain;
+        _unsupportedDecoder = decoder.Unsupported;
         _cacheCapacity = cacheCapacity;
         _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         AddedTokens = addedTokens;
@@ -75,6 +86,8 @@ public sealed class BpeTokenizer
             _isSpecial[t.Id] = t.Special;
         }
     }
+
+    internal TokenModel Model => _model;
 
     /// <summary>One more than the highest id (model vocabulary and added tokens): the embedding rows a model needs.</summary>
     public int VocabSize { get; }
@@ -132,49 +145,79 @@ public sealed class BpeTokenizer
     /// <summary>The token string of an id (byte-level chars for model tokens), or null when the id is unused.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
 
-    public int[] Encode(string text)
+    /// <summary>Empties the pre-token cache (it refills as text is encoded). Not to be called while encoding.</summary>
+    public void ClearCache()
+    {
+        _cache.Clear();
+        Volatile.Write(ref _cacheCount, 0);
+    }
+
+    /// <summary>The ids the post-processor puts before and after a sequence when special tokens are added (e.g. Llama's BOS).</summary>
+    public ReadOnlySpan<int> SpecialPrefix => _postProcessor.Prefix;
+
+    /// <inheritdoc cref="SpecialPrefix"/>
+    public ReadOnlySpan<int> SpecialSuffix => _postProcessor.Suffix;
+
+    public int[] Encode(string text) => Encode(text, addSpecialTokens: false);
+
+    /// <summary>The ids of <paramref name="text"/>; with <paramref name="addSpecialTokens"/> as HF's encode(text, add_special_tokens).</summary>
+    public int[] Encode(string text, bool addSpecialTokens)
     {
         var ids = new List<int>(text.Length / 3 + 4);
-        Encode(text, ids);
+        Encode(text, ids, addSpecialTokens);
         return [.. ids];
     }
 
     /// <summary>Appends the ids of <paramref name="text"/> (no special tokens are added around it).</summary>
-    public void Encode(string text, List<int> output)
+    public void Encode(string text, List<int> output) => Encode(text, output, addSpecialTokens: false);
+
+    /// <summary>Appends the ids of <paramref name="text"/>, with the post-processor's special tokens around them when asked.</summary>
+    public void Encode(string text, List<int> output, bool addSpecialTokens)
     {
+        if (addSpecialTokens)
+        {
+            output.AddRange(_postProcessor.Prefix);
+        }
+
         var state = new EncodeState();
         if (_rawAdded is null)
         {
-            EncodeSegment(text.AsMemory(), output, state);
-            return;
+            EncodeSegment(text.AsMemory(), output, state, atStart: true);
+        }
+        else
+        {
+            var segments = new List<(ReadOnlyMemory<char> Text, AddedToken? Token)>();
+            _rawAdded.Split(text.AsMemory(), segments);
+            var first = true;
+            foreach (var (segment, token) in segments)
+            {
+                if (token is not null)
+                {
+                    output.Add(token.Id);
+                }
+                else
+                {
+                    EncodeSegment(segment, output, state, atStart: first);
+                }
+
+                first = false;
+            }
         }
 
-        var segments = new List<(ReadOnlyMemory<char> Text, AddedToken? Token)>();
-        _rawAdded.Split(text.AsMemory(), segments);
-        foreach (var (segment, token) in segments)
+        if (addSpecialTokens)
         {
-            if (token is not null)
-            {
-                output.Add(token.Id);
-            }
-            else
-            {
-                EncodeSegment(segment, output, state);
-            }
+            output.AddRange(_postProcessor.Suffix);
         }
     }
 
-    private void EncodeSegment(ReadOnlyMemory<char> segment, List<int> output, EncodeState state)
+    private void EncodeSegment(ReadOnlyMemory<char> segment, List<int> output, EncodeState state, bool atStart)
     {
         if (_normalizers.Length > 0)
         {
             var s = segment.ToString();
-            foreach (var form in _normalizers)
+            foreach (var normalizer in _normalizers)
             {
-                if (!s.IsNormalized(form))
-                {
-                    s = s.Normalize(form);
-                }
+                s = normalizer.Apply(s);
             }
 
             segment = s.AsMemory();
@@ -182,6 +225,7 @@ public sealed class BpeTokenizer
             {
                 var segments = new List<(ReadOnlyMemory<char> Text, AddedToken? Token)>();
                 _normalizedAdded.Split(segment, segments);
+                var first = atStart;
                 foreach (var (part, token) in segments)
                 {
                     if (token is not null)
@@ -190,18 +234,20 @@ public sealed class BpeTokenizer
                     }
                     else
                     {
-                        PreTokenizeAndEncode(part, output, state);
+                        PreTokenizeAndEncode(part, output, state, first);
                     }
+
+                    first = false;
                 }
 
                 return;
             }
         }
 
-        PreTokenizeAndEncode(segment, output, state);
+        PreTokenizeAndEncode(segment, output, state, atStart);
     }
 
-    private void PreTokenizeAndEncode(ReadOnlyMemory<char> text, List<int> output, EncodeState state)
+    private void PreTokenizeAndEncode(ReadOnlyMemory<char> text, List<int> output, EncodeState state, bool atStart)
     {
         var current = state.PiecesA;
         var next = state.PiecesB;
@@ -212,7 +258,8 @@ public sealed class BpeTokenizer
             next.Clear();
             foreach (var piece in current)
             {
-                step.Split(piece, next, state.Matches);
+                // Only a piece at offset 0 of a segment that starts the text starts the original text.
+                step.Split(piece, next, state.Matches, atStart && System.Runtime.InteropServices.MemoryMarshal.TryGetString(piece, out _, out var offset, out _) && offset == 0);
             }
 
             (current, next) = (next, current);
@@ -231,6 +278,25 @@ public sealed class BpeTokenizer
             return;
         }
 
+        // With no pre-tokenizer (Llama 2, Gemma) a piece is a whole segment; cut at word boundaries no merge crosses,
+        // so that the words are merged as short pieces and come from the cache when they repeat.
+        if (piece.Length > 32 && _model is BpeModel { CanCut: true } bpe)
+        {
+            for (var from = 0; from < piece.Length;)
+            {
+                var to = bpe.NextCut(piece, from);
+                EncodeCached(piece[from..to], output);
+                from = to;
+            }
+
+            return;
+        }
+
+        EncodeCached(piece, output);
+    }
+
+    private void EncodeCached(ReadOnlySpan<char> piece, List<int> output)
+    {
         if (_cacheBySpan.TryGetValue(piece, out var cached))
         {
             output.AddRange(cached);
@@ -238,17 +304,9 @@ public sealed class BpeTokenizer
         }
 
         var start = output.Count;
-        var byteCount = Encoding.UTF8.GetByteCount(piece);
-        byte[]? rented = null;
-        var bytes = byteCount <= 1024 ? stackalloc byte[byteCount] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(byteCount)).AsSpan(0, byteCount);
-        Encoding.UTF8.GetBytes(piece, bytes);
-        _model.Encode(bytes, output);
-        if (rented is not null)
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        }
+        _model.EncodePiece(piece, output);
 
-        if (Volatile.Read(ref _cacheCount) < _cacheCapacity)
+        if (piece.Length < CacheMaxLength && Volatile.Read(ref _cacheCount) < _cacheCapacity)
         {
             var ids = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(output)[start..].ToArray();
             if (_cacheBySpan.TryAdd(piece, ids))
@@ -258,9 +316,34 @@ public sealed class BpeTokenizer
         }
     }
 
-    /// <summary>ids → text, as HF's decode with the ByteLevel decoder (invalid UTF-8 becomes U+FFFD).</summary>
+    /// <summary>ids → text, as HF's decode: the ByteLevel decoder (invalid UTF-8 becomes U+FFFD), a chain of
+    /// Replace / ByteFallback / Fuse / Strip / Metaspace, or none (tokens joined with spaces).</summary>
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
     {
+        if (_unsupportedDecoder is not null)
+        {
+            throw new UnsupportedTokenizerException($"tokenizer.json: decoder '{_unsupportedDecoder}' is not supported, so this tokenizer can encode but not decode");
+        }
+
+        if (_decoderChain is not null)
+        {
+            var tokens = new List<string>(ids.Length);
+            foreach (var id in ids)
+            {
+                if (TokenForDecode(id, skipSpecialTokens) is { } t)
+                {
+                    tokens.Add(t);
+                }
+            }
+
+            foreach (var step in _decoderChain)
+            {
+                step.Apply(tokens);
+            }
+
+            return string.Concat(tokens);
+        }
+
         if (!_byteLevelDecoder)
         {
             // HF without a decoder joins the tokens with spaces.

@@ -57,7 +57,7 @@ public sealed class BpeTrainer
     public void Feed(string text)
     {
         _pieces.Clear();
-        _split.Split(text.AsMemory(), _pieces, _matches);
+        _split.Split(text.AsMemory(), _pieces, _matches, atStart: true);
         Span<char> small = stackalloc char[256];
         Span<byte> smallBytes = stackalloc byte[256];
         foreach (var piece in _pieces)
@@ -255,25 +255,7 @@ public sealed class BpeTrainer
         using var buffer = new MemoryStream();
         using (var j = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
         {
-            j.WriteStartObject();
-            j.WriteString("version", "1.0");
-            j.WriteNull("truncation");
-            j.WriteNull("padding");
-            j.WriteStartArray("added_tokens");
-            for (var i = 0; i < _options.SpecialTokens.Count; i++)
-            {
-                j.WriteStartObject();
-                j.WriteNumber("id", i);
-                j.WriteString("content", _options.SpecialTokens[i]);
-                j.WriteBoolean("single_word", false);
-                j.WriteBoolean("lstrip", false);
-                j.WriteBoolean("rstrip", false);
-                j.WriteBoolean("normalized", false);
-                j.WriteBoolean("special", true);
-                j.WriteEndObject();
-            }
-
-            j.WriteEndArray();
+            TrainedJson.WriteHeader(j, _options.SpecialTokens);
             j.WriteNull("normalizer");
             j.WriteStartObject("pre_tokenizer");
             j.WriteString("type", "Sequence");

@@ -13,8 +13,11 @@ public enum SplitBehavior
 /// <summary>One step of pre-tokenization: cuts each piece into smaller pieces (HF PreTokenizedString.split).</summary>
 internal abstract class PreTokenizerStep
 {
-    /// <summary>Splits <paramref name="piece"/>, appending the non-empty results to <paramref name="output"/>.</summary>
-    public abstract void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch);
+    /// <summary>
+    /// Splits <paramref name="piece"/>, appending the non-empty results to <paramref name="output"/>.
+    /// <paramref name="atStart"/>: the piece begins at offset 0 of the original text (HF offsets_original().0 == 0).
+    /// </summary>
+    public abstract void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart);
 
     /// <summary>HF's SplitDelimiterBehavior applied to the (offsets, is_match) list of pattern.rs find_matches.</summary>
     protected static void Apply(ReadOnlyMemory<char> piece, List<(int Start, int End)> matches, SplitBehavior behavior, bool invert, List<ReadOnlyMemory<char>> output)
@@ -153,7 +156,7 @@ internal sealed class SplitStep(RegexSplitter splitter, SplitBehavior behavior, 
     public SplitBehavior Behavior { get; } = behavior;
     public bool Invert { get; } = invert;
 
-    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch)
+    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart)
     {
         scratch.Clear();
         Splitter.FindMatches(piece.Span, scratch);
@@ -175,7 +178,7 @@ internal sealed class ByteLevelStep(bool addPrefixSpace, bool useRegex, bool tri
     public bool UseRegex { get; } = useRegex;
     public bool TrimOffsets { get; } = trimOffsets;
 
-    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch)
+    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart)
     {
         if (piece.Length == 0)
         {
@@ -196,5 +199,108 @@ internal sealed class ByteLevelStep(bool addPrefixSpace, bool useRegex, bool tri
         scratch.Clear();
         _splitter.FindMatches(piece.Span, scratch);
         Apply(piece, scratch, SplitBehavior.Isolated, false, output);
+    }
+}
+
+/// <summary>How Metaspace adds its replacement char in front of a piece (HF PrependScheme).</summary>
+public enum PrependScheme
+{
+    Always,
+    Never,
+    First,
+}
+
+/// <summary>
+/// HF Metaspace pre-tokenizer: spaces become the replacement char (▁), the replacement is prepended to a piece
+/// not already starting with it (always, or only at the start of the text, or never), and with split the piece
+/// is cut before each replacement char (MergedWithNext).
+/// </summary>
+internal sealed class MetaspaceStep(char replacement, PrependScheme prependScheme, bool split) : PreTokenizerStep
+{
+    public char Replacement { get; } = replacement;
+    public PrependScheme PrependScheme { get; } = prependScheme;
+    public bool SplitOnReplacement { get; } = split;
+
+    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart)
+    {
+        if (piece.Length == 0)
+        {
+            return;
+        }
+
+        var span = piece.Span;
+        if (span.Contains(' '))
+        {
+            piece = span.ToString().Replace(' ', Replacement).AsMemory();
+            span = piece.Span;
+        }
+
+        var prepend = span[0] != Replacement && PrependScheme switch
+        {
+            PrependScheme.Always => true,
+            PrependScheme.First => atStart,
+            _ => false,
+        };
+        if (prepend)
+        {
+            var replacement = Replacement;
+            piece = string.Concat(new ReadOnlySpan<char>(in replacement), span).AsMemory();
+            span = piece.Span;
+        }
+
+        if (!SplitOnReplacement)
+        {
+            output.Add(piece);
+            return;
+        }
+
+        scratch.Clear();
+        for (var i = span.IndexOf(Replacement); i >= 0; i = span[(i + 1)..].IndexOf(Replacement) is var next and >= 0 ? i + 1 + next : -1)
+        {
+            scratch.Add((i, i + 1));
+        }
+
+        Apply(piece, scratch, SplitBehavior.MergedWithNext, false, output);
+    }
+}
+
+/// <summary>
+/// A pre-tokenizer that splits on a char predicate (HF's split with a closure): Digits (char::is_numeric, each
+/// digit alone or runs together), WhitespaceSplit (char::is_whitespace, removed), Punctuation (ASCII or Unicode
+/// punctuation, any behaviour).
+/// </summary>
+internal sealed class CharClassStep(Func<int, bool> isMatch, SplitBehavior behavior) : PreTokenizerStep
+{
+    /// <summary>Rust char::is_numeric: general category Nd, Nl or No.</summary>
+    public static bool IsNumeric(int cp) => System.Globalization.CharUnicodeInfo.GetUnicodeCategory(cp) is System.Globalization.UnicodeCategory.DecimalDigitNumber
+        or System.Globalization.UnicodeCategory.LetterNumber or System.Globalization.UnicodeCategory.OtherNumber;
+
+    /// <summary>Rust char::is_whitespace: the White_Space property, all of it in the BMP.</summary>
+    public static bool IsWhiteSpace(int cp) => cp <= 0xFFFF && char.IsWhiteSpace((char)cp);
+
+    /// <summary>HF is_punc: char::is_ascii_punctuation or a Unicode P* category.</summary>
+    public static bool IsPunctuation(int cp) => (cp is > 0x20 and < 0x7F && !char.IsAsciiLetterOrDigit((char)cp))
+        || System.Globalization.CharUnicodeInfo.GetUnicodeCategory(cp) is System.Globalization.UnicodeCategory.ConnectorPunctuation
+            or System.Globalization.UnicodeCategory.DashPunctuation or System.Globalization.UnicodeCategory.OpenPunctuation
+            or System.Globalization.UnicodeCategory.ClosePunctuation or System.Globalization.UnicodeCategory.InitialQuotePunctuation
+            or System.Globalization.UnicodeCategory.FinalQuotePunctuation or System.Globalization.UnicodeCategory.OtherPunctuation;
+
+    public override void Split(ReadOnlyMemory<char> piece, List<ReadOnlyMemory<char>> output, List<(int Start, int End)> scratch, bool atStart)
+    {
+        scratch.Clear();
+        var span = piece.Span;
+        for (var i = 0; i < span.Length;)
+        {
+            var length = char.IsHighSurrogate(span[i]) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1]) ? 2 : 1;
+            var cp = length == 2 ? char.ConvertToUtf32(span[i], span[i + 1]) : span[i];
+            if (isMatch(cp))
+            {
+                scratch.Add((i, i + length));
+            }
+
+            i += length;
+        }
+
+        Apply(piece, scratch, behavior, false, output);
     }
 }

@@ -1,4 +1,5 @@
 using Jiniac.Contracts;
+using Jiniac.Text;
 using Jiniac.Text.Bpe;
 using MassTransit;
 using Microsoft.Extensions.Logging;
@@ -6,8 +7,8 @@ using Microsoft.Extensions.Logging;
 namespace Jiniac.Tokenize.Consumers;
 
 /// <summary>
-/// Checks a given tokenizer.json (refusing what the engine does not support), copies its bytes unchanged to
-/// <c>tokenizers/&lt;sha256&gt;.json</c> and reports it. The end-of-document token is <see cref="BpeTokenizer.EndOfDocumentId"/>:
+/// Checks a given tokenizer file — tokenizer.json, SentencePiece .model or NAME.tiktoken (refusing what the engine does
+/// not support) — copies its bytes unchanged to <c>tokenizers/&lt;sha256&gt;.json</c> (.model, .NAME.tiktoken) and reports it. The end-of-document token is <see cref="BpeTokenizer.EndOfDocumentId"/>:
 /// &lt;|endoftext|&gt;, &lt;|end_of_text|&gt;, &lt;/s&gt; or &lt;eos&gt; (first present), else the special token with the lowest id.
 /// </summary>
 public sealed class RegisterTokenizerConsumer(TokenizerStore store, ILogger<RegisterTokenizerConsumer> logger) : IConsumer<RegisterTokenizer>
@@ -28,10 +29,11 @@ public sealed class RegisterTokenizerConsumer(TokenizerStore store, ILogger<Regi
                 throw new InvalidDataException($"cannot read tokenizer {command.Path}: {e.Message}", e);
             }
 
-            var tokenizer = BpeTokenizer.FromJson(json);
+            var suffix = TokenizerFiles.Suffix(command.Path);
+            var tokenizer = TokenizerFiles.Load(json, command.Path);
             var eod = tokenizer.EndOfDocumentId
                 ?? throw new InvalidDataException($"{command.Path}: no end-of-document token (none of <|endoftext|>, <|end_of_text|>, </s>, <eos>, and no special added token)");
-            var (key, hash) = await store.PutAsync(json, ct);
+            var (key, hash) = await store.PutAsync(json, suffix, ct);
             Log.TokenizerRegistered(logger, command.RunId, hash, command.Path, tokenizer.VocabSize, eod);
             await context.Publish(new TokenizerReady
             {

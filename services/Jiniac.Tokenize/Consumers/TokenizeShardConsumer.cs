@@ -65,7 +65,7 @@ public sealed class TokenizeShardConsumer(
         }
     }
 
-    private async Task<EncodeCounts> EncodeAsync(TokenizeShard command, BpeTokenizer tokenizer, int? eod, string prefix, CancellationToken ct)
+    private async Task<EncodeCounts> EncodeAsync(TokenizeShard command, Jiniac.Text.ITextTokenizer tokenizer, int? eod, string prefix, CancellationToken ct)
     {
         var o = options.Value;
         var temp = Path.Combine(paths.Temp, "tokenize-" + Guid.NewGuid().ToString("N"));
