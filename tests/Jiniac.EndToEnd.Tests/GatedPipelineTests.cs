@@ -105,7 +105,8 @@ public sealed class GatedPipelineTests : IDisposable
         Assert.Equal(2, types.Count(t => t == "StageGated"));
         Assert.Equal(2, types.Count(t => t == "GateApproved"));
         Assert.True(types.Count(t => t == "AlertRaised") >= 2);
-        Assert.Equal(2, File.ReadAllLines(Path.Combine(state, "hub", "e2e", "tiny", "revisions.jsonl")).Length);
+        // The hub's initial commit of the repository, then one commit per published stage.
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(state, "hub", "e2e", "tiny", "revisions.jsonl")).Length);
     }
 
     private async Task<JsonElement> WaitForStageAsync(Process host, string state, string stage, string status)
