@@ -312,6 +312,8 @@ public static class PipelineLoader
             section.Check("max_restarts", maxRestarts >= 0, "must be at least 0");
             var threads = section.Int("threads", defaults.Threads);
             section.Check("threads", threads >= 0, "must be at least 0 (0 = all cores)");
+            var trainer = TrainerAndBackend.ReadTrainer(section);
+            var backend = TrainerAndBackend.ReadBackend(section);
             section.Finish();
             return new TrainingSpec
             {
@@ -329,6 +331,8 @@ public static class PipelineLoader
                 LogInterval = logInterval,
                 MaxRestarts = maxRestarts,
                 Threads = threads,
+                Trainer = trainer,
+                Backend = backend,
             };
         }
 
