@@ -1,6 +1,7 @@
 using Jiniac.Hosting;
 using System.Globalization;
 using Jiniac.Contracts;
+using Jiniac.TrainLauncher.Backends;
 using Microsoft.Extensions.Logging;
 
 namespace Jiniac.TrainLauncher;
@@ -18,7 +19,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
     private readonly HashSet<string> _settledCheckpoints = new(StringComparer.Ordinal);
     private Task _completion = Task.CompletedTask;
     private MetricsFollower? _follower;
-    private TrainerProcess? _process;
+    private ITrainerRun? _process;
     private string? _stopReason;
     private bool _shutdown;
 
@@ -87,9 +88,10 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
         var hash = job.JobHash!;
         var totalSteps = TrainJobs.TotalSteps(job.Train.TrainTokens, job.Train.MicroBatchSize, job.Train.SeqLength);
 
-        if (await TrainerProcess.EndOrphanAsync(Path.Combine(dir, PidFile), Options.StopTimeout, supervisor.Time, token) is { } orphan)
+        var backend = TrainerBackends.For(command.Training.Backend, Options, supervisor.Time, Logger);
+        if (await backend.EndOrphanAsync(dir, token) is { } orphan)
         {
-            Log.OrphanEnded(Logger, RunId, Stage, orphan);
+            BackendLog.OrphanEnded(Logger, RunId, Stage, orphan);
         }
 
         SupersedeOtherJob(dir, hash);
@@ -104,7 +106,6 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
 
         _follower = new MetricsFollower(Path.Combine(dir, MetricsFile));
         _follower.SkipExisting();
-        var pidFile = Path.Combine(dir, PidFile);
         for (var restart = 0; ; restart++)
         {
             token.ThrowIfCancellationRequested();
@@ -113,30 +114,48 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
             TrainJobs.Write(dir, job with { ResumeFrom = resume?.Folder });
             File.Delete(Path.Combine(dir, Checkpoints.DoneFile));
 
-            TrainerProcess process;
             lock (_lock)
             {
                 if (_stopReason is not null)
                 {
                     break;
                 }
+            }
 
-                process = TrainerProcess.Start(Options.Trainer, ["train", "--job", Path.Combine(dir, TrainJobs.FileName)], dir, Path.Combine(dir, LogFile), Options.Environment);
+            // Not cancellable: a submission cut short could leave a job nobody follows; a stop that came meanwhile is passed on below.
+            var process = await backend.StartAsync(
+                new TrainerLaunch
+                {
+                    Program = Options.Trainer,
+                    Arguments = ["train", "--job", Path.Combine(dir, TrainJobs.FileName)],
+                    WorkingDirectory = dir,
+                    LogFile = Path.Combine(dir, LogFile),
+                    Environment = Options.Environment,
+                    Command = command,
+                    Restart = restart,
+                },
+                CancellationToken.None);
+            lock (_lock)
+            {
                 _process = process;
+                if (_stopReason is not null)
+                {
+                    process.Terminate();
+                }
             }
 
             int exitCode;
+            TrainerExit exit;
             using (process)
             {
-                process.WritePidFile(pidFile);
-                Log.TrainerStarted(Logger, RunId, Stage, Attempt, process.Pid, restart, resume?.Folder);
+                BackendLog.TrainerStarted(Logger, RunId, Stage, Attempt, process.JobId, restart, resume?.Folder);
                 await PublishAsync(new TrainingStarted
                 {
                     RunId = RunId,
                     Stage = Stage,
                     Attempt = Attempt,
-                    JobId = $"{Backend}:{process.Pid.ToString(CultureInfo.InvariantCulture)}",
-                    Backend = Backend,
+                    JobId = process.JobId,
+                    Backend = backend.Name,
                     TotalSteps = totalSteps,
                     ResumedFromStep = resume?.Step,
                     Restart = restart,
@@ -150,14 +169,14 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                     await PollAsync(dir, hash, totalSteps);
                 }
 
-                exitCode = await exited;
+                exit = await exited;
+                exitCode = exit.ExitCode;
                 lock (_lock)
                 {
                     _process = null;
                 }
 
                 await PollAsync(dir, hash, totalSteps);
-                File.Delete(pidFile);
             }
 
             if (exitCode == 0 && Checkpoints.TryReadDone(dir, hash) is { } done)
@@ -173,7 +192,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 break;
             }
 
-            var reason = exitCode == 0 ? "the trainer exited 0 without a valid DONE.json" : $"the trainer exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}";
+            var reason = exit.Reason ?? (exitCode == 0 ? "the trainer exited 0 without a valid DONE.json" : $"the trainer exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}");
             var maxRestarts = command.Training.MaxRestarts;
             if (restart >= maxRestarts)
             {

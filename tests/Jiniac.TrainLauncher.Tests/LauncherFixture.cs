@@ -27,15 +27,15 @@ internal sealed class LauncherFixture : IAsyncDisposable
     public string TrainDir => Host.Paths.TrainDir(RunId, Stage);
     public string StateDir => _temp.Path;
 
-    public static async Task<LauncherFixture> StartAsync(IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<LauncherFixture> StartAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyDictionary<string, string?>? configuration = null)
     {
         var temp = new TempFolder();
-        var fixture = new LauncherFixture(temp, await StartHostAsync(temp.Path, temp.Path, environment));
+        var fixture = new LauncherFixture(temp, await StartHostAsync(temp.Path, temp.Path, environment, configuration));
         await fixture.PutShardAsync();
         return fixture;
     }
 
-    public static async Task<ServiceHost> StartHostAsync(string stateDir, string scratch, IReadOnlyDictionary<string, string>? environment)
+    public static async Task<ServiceHost> StartHostAsync(string stateDir, string scratch, IReadOnlyDictionary<string, string>? environment, IReadOnlyDictionary<string, string?>? extra = null)
     {
         var trainer = Path.Combine(scratch, "ContractTrainer.sh");
         if (!File.Exists(trainer))
@@ -58,6 +58,11 @@ internal sealed class LauncherFixture : IAsyncDisposable
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             configuration[$"TrainLauncher:Environment:{name}"] = value;
+        }
+
+        foreach (var (name, value) in extra ?? new Dictionary<string, string?>())
+        {
+            configuration[name] = value;
         }
 
         return await ServiceHost.StartAsync(stateDir, configuration, b => b.AddTrainLauncherService(),

@@ -1,0 +1,126 @@
+using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
+using Jiniac.Hosting.Bus;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Jiniac.TrainLauncher.Tests.Slurm;
+
+/// <summary>Stages on a real single-node Slurm (SlurmFixture), driving ContractTrainer.sh as the job's srun step.</summary>
+[Collection(SlurmFixture.Collection)]
+public sealed class SlurmBackendTests(SlurmFixture slurm)
+{
+    private static Task SendAsync<T>(LauncherFixture fixture, T command) where T : class =>
+        fixture.Host.Services.GetRequiredService<ICommandSender>().SendAsync(command, CancellationToken.None);
+
+    private Task<LauncherFixture> StartAsync(string stepSeconds) =>
+        LauncherFixture.StartAsync(
+            new Dictionary<string, string> { ["CONTRACT_TRAINER_STEP_SECONDS"] = stepSeconds },
+            new Dictionary<string, string?>
+            {
+                ["TrainLauncher:Slurm:Conf"] = slurm.Conf,
+                ["TrainLauncher:Slurm:PollInterval"] = "00:00:00.100",
+            });
+
+    private static LaunchTraining OnSlurm(LaunchTraining command) => command with
+    {
+        Training = command.Training with
+        {
+            Backend = new BackendSpec
+            {
+                Kind = BackendSpec.Slurm,
+                TimeLimit = "10",
+                SignalGraceSeconds = 30,
+                Setup = ["echo \"slurm-setup-ran in job $SLURM_JOB_ID with $JINIAC_FROM_PIPELINE\""],
+                Env = ["JINIAC_FROM_PIPELINE=pipeline-env"],
+            },
+        },
+    };
+
+    private static string JobNumber(TrainingStarted started) => started.JobId["slurm:".Length..];
+
+    [Fact]
+    public async Task A_stage_on_Slurm_completes_with_the_trainers_numbers()
+    {
+        await using var fixture = await StartAsync("0.01");
+        await SendAsync(fixture, OnSlurm(LauncherFixture.Command(steps: 10)));
+
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>(timeout: TimeSpan.FromSeconds(120));
+
+        var started = Assert.Single(fixture.Events.Of<TrainingStarted>());
+        Assert.Equal("slurm", started.Backend);
+        Assert.Matches("^slurm:[0-9]+$", started.JobId);
+        Assert.Equal((10L, 10L * LauncherFixture.BatchTokens), (completed.FinalStep, completed.Tokens));
+        Assert.Equal(fixture.CheckpointFolder(10), completed.CheckpointFolder);
+        Assert.Equal([4L, 8L, 10L], fixture.Events.Of<CheckpointSaved>().Select(c => c.Step));
+        Assert.Equal(10, fixture.Events.Of<TrainingProgressed>()[^1].Step);
+
+        // Slurm itself ran it: the job is known to slurmctld as completed, and its batch script ran the pipeline's setup.
+        var job = await slurm.RunAsync("scontrol", "show", "job", "-o", JobNumber(started));
+        Assert.Contains("JobState=COMPLETED", job);
+        Assert.Contains("ExitCode=0:0", job);
+        var log = await File.ReadAllTextAsync(Path.Combine(fixture.TrainDir, "trainer.log"));
+        Assert.Contains($"slurm-setup-ran in job {JobNumber(started)} with pipeline-env", log);
+        Assert.Contains("train: done at step 10", log);
+        var script = await File.ReadAllTextAsync(Path.Combine(fixture.TrainDir, "slurm.sbatch"));
+        Assert.Contains("#SBATCH --time=10\n", script);
+        Assert.Contains("#SBATCH --signal=B:TERM@30\n", script);
+        Assert.False(File.Exists(Path.Combine(fixture.TrainDir, "slurm.job")));
+    }
+
+    [Fact]
+    public async Task StopTraining_on_Slurm_signals_the_step_the_trainer_saves_and_the_job_leaves_the_queue()
+    {
+        await using var fixture = await StartAsync("0.05");
+        await SendAsync(fixture, OnSlurm(LauncherFixture.Command(steps: 2000, checkpointInterval: 1000)));
+        await fixture.Events.WaitForAsync<TrainingProgressed>(timeout: TimeSpan.FromSeconds(120));
+
+        await SendAsync(fixture, new StopTraining { RunId = LauncherFixture.RunId, Stage = LauncherFixture.Stage, Attempt = 1, Reason = "operator asked" });
+
+        var alert = await fixture.Events.WaitForAsync<AlertRaised>(a => a.Kind == "training-stopped", TimeSpan.FromSeconds(120));
+        Assert.Equal("operator asked", alert.Message);
+        var started = Assert.Single(fixture.Events.Of<TrainingStarted>());
+        Assert.Empty(await slurm.RunAsync("squeue", "-h", "-j", JobNumber(started), "-o", "%T"));
+        var log = await File.ReadAllTextAsync(Path.Combine(fixture.TrainDir, "trainer.log"));
+        Assert.Contains("stopped by signal at step", log);
+        // scancel --signal=TERM reached the trainer, which saved and exited 75 (the batch script recorded it).
+        Assert.Equal("75", (await File.ReadAllTextAsync(Path.Combine(fixture.TrainDir, ".slurm", JobNumber(started) + ".exit"))).Trim());
+        var saved = Assert.Single(Directory.GetDirectories(Path.Combine(fixture.TrainDir, "checkpoints"), "step_*"));
+        Assert.True(File.Exists(Path.Combine(saved, "COMPLETE")));
+        Assert.Empty(fixture.Events.Of<TrainingFailed>());
+        Assert.Empty(fixture.Events.Of<TrainingCompleted>());
+    }
+
+    [Fact]
+    public async Task A_node_failure_resubmits_the_stage_which_resumes_from_its_latest_complete_checkpoint()
+    {
+        await using var fixture = await StartAsync("0.05");
+        await SendAsync(fixture, OnSlurm(LauncherFixture.Command(steps: 60, checkpointInterval: 5)));
+        var saved = await fixture.Events.WaitForAsync<CheckpointSaved>(timeout: TimeSpan.FromSeconds(120));
+
+        try
+        {
+            // The node fails under the running job: slurmctld ends it NODE_FAIL.
+            await slurm.RunAsync("scontrol", "update", "NodeName=localhost", "State=DOWN", "Reason=jiniac-test-node-failure");
+            var alert = await fixture.Events.WaitForAsync<AlertRaised>(a => a.Kind == "trainer-restarted", TimeSpan.FromSeconds(120));
+            Assert.Contains("NODE_FAIL", alert.Message);
+        }
+        finally
+        {
+            // slurm.conf's ReturnToService=2 may have brought the node back already (slurmd re-registered); else it is resumed here.
+            var state = (await slurm.RunAsync("sinfo", "-h", "-N", "-o", "%T")).Trim();
+            if (state.StartsWith("down", StringComparison.Ordinal) || state.StartsWith("drain", StringComparison.Ordinal))
+            {
+                await slurm.RunAsync("scontrol", "update", "NodeName=localhost", "State=RESUME");
+            }
+        }
+
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>(timeout: TimeSpan.FromSeconds(180));
+        Assert.Equal(60, completed.FinalStep);
+        var starts = fixture.Events.Of<TrainingStarted>();
+        Assert.Equal(2, starts.Count);
+        Assert.NotEqual(starts[0].JobId, starts[1].JobId);
+        Assert.Equal(1, starts[1].Restart);
+        Assert.True(starts[1].ResumedFromStep >= saved.Step, $"resumed from {starts[1].ResumedFromStep}, a checkpoint at {saved.Step} existed");
+        Assert.Contains("JobState=NODE_FAIL", await slurm.RunAsync("scontrol", "show", "job", "-o", JobNumber(starts[0])));
+    }
+}
