@@ -88,7 +88,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
         var hash = job.JobHash!;
         var totalSteps = TrainJobs.TotalSteps(job.Train.TrainTokens, job.Train.MicroBatchSize, job.Train.SeqLength);
 
-        var backend = TrainerBackends.For(command.Training.Backend, Options, supervisor.Time, Logger);
+        var backend = TrainerBackends.For(command.Training.Backend, Options, supervisor.Paths.Root, supervisor.Time, Logger);
         if (await backend.EndOrphanAsync(dir, token) is { } orphan)
         {
             BackendLog.OrphanEnded(Logger, RunId, Stage, orphan);
