@@ -1,5 +1,6 @@
 using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
+using Jiniac.Formats.Megatron;
 using Jiniac.Hosting.Bus;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -122,5 +123,62 @@ public sealed class SlurmBackendTests(SlurmFixture slurm)
         Assert.Equal(1, starts[1].Restart);
         Assert.True(starts[1].ResumedFromStep >= saved.Step, $"resumed from {starts[1].ResumedFromStep}, a checkpoint at {saved.Step} existed");
         Assert.Contains("JobState=NODE_FAIL", await slurm.RunAsync("scontrol", "show", "job", "-o", JobNumber(starts[0])));
+    }
+
+    [Fact]
+    public async Task A_stage_on_Slurm_trains_with_the_reference_trainer()
+    {
+        // tools/Jiniac.Trainer's build output, built before this project (a non-referencing ProjectReference).
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (root is not null && !Directory.Exists(Path.Combine(root.FullName, "tools", "Jiniac.Trainer")))
+        {
+            root = root.Parent;
+        }
+
+        var trainer = Path.Combine(root!.FullName, "tools", "Jiniac.Trainer", "bin", configuration, "net10.0", "jiniac-trainer.dll");
+        Assert.True(File.Exists(trainer), $"{trainer} is not built");
+        await using var fixture = await LauncherFixture.StartAsync(
+            configuration: new Dictionary<string, string?>
+            {
+                ["TrainLauncher:Trainer"] = trainer,
+                ["TrainLauncher:Slurm:Conf"] = slurm.Conf,
+                ["TrainLauncher:Slurm:PollInterval"] = "00:00:00.200",
+            });
+
+        // A shard long enough for the reference trainer's windows: 64 documents of 63 tokens and an end-of-document token.
+        var shard = Path.Combine(fixture.StateDir, "shard-ref");
+        using (var writer = new IndexedDatasetWriter(shard, IndexedDatasetDType.UInt16))
+        {
+            for (var d = 0; d < 64; d++)
+            {
+                writer.AddDocument([.. Enumerable.Range(0, 63).Select(i => (4 + ((d * 7 + i * 3) % 60))), 3]);
+            }
+
+            writer.Complete();
+        }
+
+        await fixture.Host.Blobs.PutFileAsync("tokenized/shard-ref.bin", shard + ".bin", move: false, CancellationToken.None);
+        await fixture.Host.Blobs.PutFileAsync("tokenized/shard-ref.idx", shard + ".idx", move: false, CancellationToken.None);
+        const int steps = 20;
+        var command = OnSlurm(LauncherFixture.Command(steps: steps, checkpointInterval: 10)) with
+        {
+            Data = [new DataPrefix { Prefix = "tokenized/shard-ref", Weight = 1 }],
+            Model = new ModelSpec { HiddenSize = 16, IntermediateSize = 32, NumLayers = 1, NumHeads = 2, NumKvHeads = 1, MaxPositionEmbeddings = 32 },
+        };
+        command = command with { Training = command.Training with { Threads = 1 } };
+        await SendAsync(fixture, command);
+
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>(timeout: TimeSpan.FromSeconds(300));
+
+        var started = Assert.Single(fixture.Events.Of<TrainingStarted>());
+        Assert.Equal("slurm", started.Backend);
+        Assert.Equal(steps, completed.FinalStep);
+        Assert.Equal([10L, 20L], fixture.Events.Of<CheckpointSaved>().Select(c => c.Step));
+        Assert.True(double.IsFinite(completed.FinalLoss) && completed.FinalLoss > 0, $"final loss {completed.FinalLoss}");
+        // The reference trainer's own outputs: HF weights in the final checkpoint, one metrics line per trained step.
+        Assert.True(File.Exists(Path.Combine(completed.CheckpointFolder, "model.safetensors")));
+        Assert.Contains("JobState=COMPLETED", await slurm.RunAsync("scontrol", "show", "job", "-o", JobNumber(started)));
+        Assert.Equal(steps - 1, File.ReadAllLines(Path.Combine(fixture.TrainDir, "metrics.jsonl")).Length);
     }
 }
