@@ -18,7 +18,8 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
     private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(supervisor.ShutdownToken);
     private readonly HashSet<string> _settledCheckpoints = new(StringComparer.Ordinal);
     private Task _completion = Task.CompletedTask;
-    private MetricsFollower? _follower;
+    private IMetricsSource? _follower;
+    private ITrainerAdapter? _adapter;
     private ITrainerRun? _process;
     private string? _stopReason;
     private bool _shutdown;
@@ -86,7 +87,8 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
         Directory.CreateDirectory(dir);
         var job = await TrainJobs.RenderAsync(command, dir, supervisor.Blobs, token);
         var hash = job.JobHash!;
-        var totalSteps = TrainJobs.TotalSteps(job.Train.TrainTokens, job.Train.MicroBatchSize, job.Train.SeqLength);
+        var adapter = _adapter = TrainerAdapters.For(command, dir, job, Options);
+        var totalSteps = adapter.TotalSteps;
 
         var backend = TrainerBackends.For(command.Training.Backend, Options, supervisor.Paths.Root, supervisor.Time, Logger);
         if (await backend.EndOrphanAsync(dir, token) is { } orphan)
@@ -97,19 +99,20 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
         SupersedeOtherJob(dir, hash);
 
         // A stage that already finished (its TrainingCompleted may have been lost) is reported, not retrained.
-        if (Checkpoints.TryReadDone(dir, hash) is { } finished)
+        if (adapter.TryReadDone() is { } finished)
         {
             Log.AlreadyCompleted(Logger, RunId, Stage, finished.Checkpoint.Step);
             await PublishCompletedAsync(finished.Done, finished.Checkpoint);
             return;
         }
 
-        _follower = new MetricsFollower(Path.Combine(dir, MetricsFile));
+        _follower = adapter.Metrics;
         _follower.SkipExisting();
+        var requeues = 0;
         for (var restart = 0; ; restart++)
         {
             token.ThrowIfCancellationRequested();
-            var completeCheckpoints = Checkpoints.Complete(dir, hash);
+            var completeCheckpoints = adapter.Complete();
             var resume = completeCheckpoints.Count > 0 ? completeCheckpoints[^1] : null;
             TrainJobs.Write(dir, job with { ResumeFrom = resume?.Folder });
             File.Delete(Path.Combine(dir, Checkpoints.DoneFile));
@@ -123,11 +126,12 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
             }
 
             // Not cancellable: a submission cut short could leave a job nobody follows; a stop that came meanwhile is passed on below.
+            var (program, arguments) = adapter.Command();
             var process = await backend.StartAsync(
                 new TrainerLaunch
                 {
-                    Program = Options.Trainer,
-                    Arguments = ["train", "--job", Path.Combine(dir, TrainJobs.FileName)],
+                    Program = program,
+                    Arguments = arguments,
                     WorkingDirectory = dir,
                     LogFile = Path.Combine(dir, LogFile),
                     Environment = Options.Environment,
@@ -166,7 +170,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 while (!exited.IsCompleted)
                 {
                     await Task.WhenAny(exited, Task.Delay(Options.PollInterval, supervisor.Time, CancellationToken.None));
-                    await PollAsync(dir, hash, totalSteps);
+                    await PollAsync(totalSteps);
                 }
 
                 exit = await exited;
@@ -176,10 +180,11 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                     _process = null;
                 }
 
-                await PollAsync(dir, hash, totalSteps);
+                await PollAsync(totalSteps);
             }
 
-            if (exitCode == 0 && Checkpoints.TryReadDone(dir, hash) is { } done)
+            var verdict = adapter.Judge(exitCode, _stopReason is not null);
+            if (exitCode == 0 && adapter.TryReadDone() is { } done)
             {
                 await PublishProgressAsync(totalSteps, force: true);
                 Log.Completed(Logger, RunId, Stage, done.Checkpoint.Step);
@@ -192,9 +197,25 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 break;
             }
 
-            var reason = exit.Reason ?? (exitCode == 0 ? "the trainer exited 0 without a valid DONE.json" : $"the trainer exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}");
+            if (verdict.Fatal is { } fatal)
+            {
+                var fatalMessage = $"{fatal}; last lines of trainer.log:\n{LogTail.Read(Path.Combine(dir, LogFile), Options.LogTailLines)}";
+                Log.Failed(Logger, RunId, Stage, fatalMessage, null);
+                await PublishAsync(new TrainingFailed { RunId = RunId, Stage = Stage, Attempt = Attempt, Reason = fatalMessage, ExitCode = exitCode, Restarts = restart });
+                return;
+            }
+
+            if (verdict.Requeue)
+            {
+                // A planned exit (Megatron's exit 16, exit duration or interval): started again, not counted as a crash.
+                requeues++;
+                await PublishAsync(new AlertRaised { RunId = RunId, Stage = Stage, Severity = "info", Kind = "trainer-requeued", Message = verdict.Reason ?? "requeued" });
+                continue;
+            }
+
+            var reason = exit.Reason ?? verdict.Reason ?? (exitCode == 0 ? "the trainer exited 0 without a valid DONE.json" : $"the trainer exited with code {exitCode.ToString(CultureInfo.InvariantCulture)}");
             var maxRestarts = command.Training.MaxRestarts;
-            if (restart >= maxRestarts)
+            if (restart - requeues >= maxRestarts)
             {
                 var tail = LogTail.Read(Path.Combine(dir, LogFile), Options.LogTailLines);
                 var message = $"{reason} after {restart.ToString(CultureInfo.InvariantCulture)} restarts; last lines of trainer.log:\n{tail}";
@@ -203,14 +224,14 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 return;
             }
 
-            Log.Restarting(Logger, RunId, Stage, exitCode, restart + 1, maxRestarts);
+            Log.Restarting(Logger, RunId, Stage, exitCode, restart - requeues + 1, maxRestarts);
             await PublishAsync(new AlertRaised
             {
                 RunId = RunId,
                 Stage = Stage,
                 Severity = "warning",
                 Kind = "trainer-restarted",
-                Message = $"{reason}; resuming from the latest complete checkpoint (restart {(restart + 1).ToString(CultureInfo.InvariantCulture)} of {maxRestarts.ToString(CultureInfo.InvariantCulture)})",
+                Message = $"{reason}; resuming from the latest complete checkpoint (restart {(restart - requeues + 1).ToString(CultureInfo.InvariantCulture)} of {maxRestarts.ToString(CultureInfo.InvariantCulture)})",
             });
             await Task.Delay(Options.RestartDelay, supervisor.Time, token);
         }
@@ -249,7 +270,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
         Log.Superseded(Logger, RunId, Stage, old, archive);
     }
 
-    private async Task PollAsync(string dir, string hash, long totalSteps)
+    private async Task PollAsync(long totalSteps)
     {
         var lines = _follower!.ReadNew();
         if (lines.Count > 0)
@@ -259,36 +280,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
 
         await PublishProgressAsync(totalSteps, force: false);
 
-        var root = Path.Combine(dir, Checkpoints.Folder);
-        if (!Directory.Exists(root))
-        {
-            return;
-        }
-
-        List<CheckpointInfo>? fresh = null;
-        foreach (var folder in Directory.EnumerateDirectories(root, "step_*"))
-        {
-            var name = Path.GetFileName(folder);
-            if (_settledCheckpoints.Contains(name) || Checkpoints.TryRead(folder) is not { } checkpoint)
-            {
-                // Settled already, or not complete (yet): a checkpoint without COMPLETE does not exist.
-                continue;
-            }
-
-            // Another job's checkpoint is never reported; it is looked at again in case this job's trainer replaces it.
-            if (string.Equals(checkpoint.JobHash, hash, StringComparison.Ordinal))
-            {
-                _settledCheckpoints.Add(name);
-                (fresh ??= []).Add(checkpoint);
-            }
-        }
-
-        if (fresh is null)
-        {
-            return;
-        }
-
-        fresh.Sort(static (a, b) => a.Step.CompareTo(b.Step));
+        var fresh = _adapter!.NewCheckpoints(_settledCheckpoints);
         foreach (var checkpoint in fresh)
         {
             await PublishAsync(new CheckpointSaved
