@@ -205,11 +205,11 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 return;
             }
 
-            if (verdict.Requeue)
+            if (verdict.Requeue || exit.Requeue)
             {
                 // A planned exit (Megatron's exit 16, exit duration or interval): started again, not counted as a crash.
                 requeues++;
-                await PublishAsync(new AlertRaised { RunId = RunId, Stage = Stage, Severity = "info", Kind = "trainer-requeued", Message = verdict.Reason ?? "requeued" });
+                await PublishAsync(new AlertRaised { RunId = RunId, Stage = Stage, Severity = "info", Kind = "trainer-requeued", Message = verdict.Reason ?? exit.Reason ?? "requeued" });
                 continue;
             }
 

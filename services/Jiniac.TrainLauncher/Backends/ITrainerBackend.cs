@@ -19,7 +19,11 @@ internal sealed record TrainerLaunch
 }
 
 /// <summary>How a trainer run ended: its exit code, and what the backend knows beyond it (a node failure, a time limit).</summary>
-internal sealed record TrainerExit(int ExitCode, string? Reason);
+internal sealed record TrainerExit(int ExitCode, string? Reason)
+{
+    /// <summary>A planned end (the trainer saved on the scheduler's warning): start again from its checkpoint, not counted as a crash.</summary>
+    public bool Requeue { get; init; }
+}
 
 /// <summary>
 /// How a trainer is started, followed and stopped: a local child process, a Slurm job, … The launcher's

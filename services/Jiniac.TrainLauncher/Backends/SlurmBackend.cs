@@ -75,7 +75,28 @@ internal sealed class SlurmBackend(BackendSpec backend, TrainLauncherOptions opt
     internal async Task<(string State, int? ExitCode, int? Signal, string? Reason)?> FinalStateAsync(string jobId, CancellationToken cancellationToken)
     {
         var result = await _cli.RunAsync("scontrol", ["show", "job", "-o", jobId], cancellationToken);
-        return result.ExitCode == 0 ? ParseJob(result.Output) : null;
+        if (result.ExitCode == 0 && ParseJob(result.Output) is { } job)
+        {
+            return job;
+        }
+
+        // slurmctld forgets a job MinJobAge after its end; where accounting runs (slurmdbd), sacct still knows it.
+        // Without accounting sacct fails ("accounting storage is disabled") and the exit-code file is all there is.
+        var accounting = await _cli.RunAsync("sacct", ["-n", "-P", "-X", "-j", jobId, "-o", "State,ExitCode"], cancellationToken);
+        return accounting.ExitCode == 0 ? ParseAccounting(accounting.Output) : null;
+    }
+
+    /// <summary>sacct -n -P -X -o State,ExitCode: "NODE_FAIL|0:0" (a cancelled job reads "CANCELLED by 0").</summary>
+    internal static (string State, int? ExitCode, int? Signal, string? Reason)? ParseAccounting(string output)
+    {
+        var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+        if (line?.Split('|') is not [var state, var exit] || state.Length == 0)
+        {
+            return null;
+        }
+
+        var parsed = ParseJob($"JobState={state.Split(' ')[0]} ExitCode={exit}");
+        return parsed;
     }
 
     internal static (string State, int? ExitCode, int? Signal, string? Reason)? ParseJob(string line)
@@ -121,6 +142,9 @@ internal sealed class SlurmBackend(BackendSpec backend, TrainLauncherOptions opt
         var described = $"Slurm job {jobId} ended {state ?? "(no longer known to slurmctld)"}";
         return state switch
         {
+            // The trainer saved and exited on a SIGTERM the launcher did not send: Slurm's time-limit warning
+            // (--signal=B:TERM@N), a preemption notice or an operator's scancel --signal=TERM. Started again, not a crash.
+            _ when fileCode == TrainerProcess.ExitStopped => new TrainerExit(fileCode.Value, $"{described}: the trainer saved and exited on SIGTERM (time-limit warning, preemption or scancel)") { Requeue = true },
             "NODE_FAIL" => new TrainerExit(fileCode ?? -1, $"{described}: its node failed; resuming from the latest complete checkpoint"),
             "BOOT_FAIL" => new TrainerExit(fileCode ?? -1, $"{described}: its node did not boot"),
             "PREEMPTED" => new TrainerExit(fileCode ?? -1, $"{described}: preempted"),

@@ -91,24 +91,34 @@ public sealed class SlurmScriptTests
     }
 
     [Theory]
-    [InlineData("COMPLETED", 0, 0, 0, false)]
-    [InlineData("FAILED", 75, 75, 75, false)]
-    [InlineData("FAILED", 3, null, 3, false)]
-    [InlineData("NODE_FAIL", 0, 1, 1, true)]
-    [InlineData("NODE_FAIL", 0, null, -1, true)]
-    [InlineData("TIMEOUT", 0, 75, 75, true)]
-    [InlineData("PREEMPTED", 0, null, -1, true)]
-    [InlineData("CANCELLED", 0, null, -1, true)]
-    [InlineData("CANCELLED", 0, 75, 75, false)]
-    public void Slurms_job_state_adds_what_the_exit_code_does_not_say(string state, int slurmCode, int? fileCode, int expectedCode, bool explained)
+    [InlineData("COMPLETED", 0, 0, 0, false, false)]
+    [InlineData("FAILED", 3, 3, 3, false, false)]
+    [InlineData("FAILED", 3, null, 3, false, false)]
+    [InlineData("FAILED", 75, 75, 75, true, true)]
+    [InlineData("TIMEOUT", 0, 75, 75, true, true)]
+    [InlineData("TIMEOUT", 0, null, -1, true, false)]
+    [InlineData("NODE_FAIL", 0, 1, 1, true, false)]
+    [InlineData("NODE_FAIL", 0, null, -1, true, false)]
+    [InlineData("PREEMPTED", 0, null, -1, true, false)]
+    [InlineData("CANCELLED", 0, null, -1, true, false)]
+    public void Slurms_job_state_adds_what_the_exit_code_does_not_say(string state, int slurmCode, int? fileCode, int expectedCode, bool explained, bool requeue)
     {
         var exit = SlurmBackend.Interpret("12", (state, slurmCode, 0, "None"), fileCode);
         Assert.Equal(expectedCode, exit.ExitCode);
         Assert.Equal(explained, exit.Reason is not null);
+        Assert.Equal(requeue, exit.Requeue);
         if (explained)
         {
             Assert.Contains($"Slurm job 12 ended {state}", exit.Reason);
         }
+    }
+
+    [Fact]
+    public void Sacct_records_are_read_where_accounting_exists()
+    {
+        Assert.Equal(("NODE_FAIL", 0, 0), SlurmBackend.ParseAccounting("NODE_FAIL|0:0\n") is { } a ? (a.State, a.ExitCode!.Value, a.Signal!.Value) : default);
+        Assert.Equal(("CANCELLED", 0, 15), SlurmBackend.ParseAccounting("CANCELLED by 0|0:15\n") is { } c ? (c.State, c.ExitCode!.Value, c.Signal!.Value) : default);
+        Assert.Null(SlurmBackend.ParseAccounting(""));
     }
 
     [Fact]
