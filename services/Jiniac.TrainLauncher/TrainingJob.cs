@@ -205,9 +205,11 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 return;
             }
 
-            if (verdict.Requeue || exit.Requeue)
+            // A planned exit (Megatron's exit 16, exit duration or interval, Slurm's time-limit warning) is started again
+            // without counting as a crash, as long as it got somewhere: one that saved nothing new counts, so none loops forever.
+            var progressed = adapter.Complete() is [.., var latest] && latest.Step > (resume?.Step ?? -1);
+            if ((verdict.Requeue || exit.Requeue) && progressed)
             {
-                // A planned exit (Megatron's exit 16, exit duration or interval): started again, not counted as a crash.
                 requeues++;
                 await PublishAsync(new AlertRaised { RunId = RunId, Stage = Stage, Severity = "info", Kind = "trainer-requeued", Message = verdict.Reason ?? exit.Reason ?? "requeued" });
                 continue;

@@ -39,14 +39,16 @@ public sealed class MegatronLauncherTests
 
         var started = Assert.Single(fixture.Events.Of<TrainingStarted>());
         Assert.Equal(10, started.TotalSteps);
-        var checkpoints = fixture.Events.Of<CheckpointSaved>();
+        // The bus delivers events to the recorder concurrently: the ones published just before completion may land after it.
+        await fixture.Events.WaitForAsync<CheckpointSaved>(c => c.Step == 8);
+        var checkpoints = fixture.Events.Of<CheckpointSaved>().OrderBy(c => c.Step).ToList();
         Assert.Equal([4L, 8L, 10L], checkpoints.Select(c => c.Step));
         Assert.Equal(Checkpoint(fixture, 4), checkpoints[0].Folder);
         Assert.Equal(4 * LauncherFixture.BatchTokens, checkpoints[0].Tokens);
         // The loss Megatron logged at that iteration (MegatronLikeTrainer.sh: 10 / (iteration + 10)).
         Assert.Equal(7.142850E-01, checkpoints[0].Loss);
 
-        var last = fixture.Events.Of<TrainingProgressed>()[^1];
+        var last = await fixture.Events.WaitForAsync<TrainingProgressed>(p => p.Step == 10);
         Assert.Equal((10L, 10L * LauncherFixture.BatchTokens, 3.0E-04, 0.5), (last.Step, last.Tokens, last.LearningRate, last.GradNorm));
         Assert.Equal(LauncherFixture.BatchTokens / 0.010, last.TokensPerSecond, 6);
         Assert.Equal((10L, Checkpoint(fixture, 10), 0.5), (completed.FinalStep, completed.CheckpointFolder, completed.FinalLoss));
@@ -88,6 +90,23 @@ public sealed class MegatronLauncherTests
         Assert.Contains($"--load {Path.Combine(fixture.TrainDir, "checkpoints")} ", log);
         Assert.Contains("loading checkpoint from", log);
         Assert.Empty(fixture.Events.Of<TrainingFailed>());
+    }
+
+    [Fact]
+    public async Task A_requeue_that_saved_nothing_new_counts_as_a_restart_so_none_loops_forever()
+    {
+        await using var fixture = await LauncherFixture.StartAsync(new Dictionary<string, string>
+        {
+            ["MEGATRON_LIKE_EXIT_AT"] = "2",
+            ["MEGATRON_LIKE_EXIT_CODE"] = "16",
+        });
+        await SendAsync(fixture, Megatron(steps: 10, maxRestarts: 0));
+
+        var failed = await fixture.Events.WaitForAsync<TrainingFailed>();
+
+        Assert.Contains("exited 16", failed.Reason);
+        Assert.Single(fixture.Events.Of<TrainingStarted>());
+        Assert.DoesNotContain(fixture.Events.Of<AlertRaised>(), a => a.Kind == "trainer-requeued");
     }
 
     [Fact]

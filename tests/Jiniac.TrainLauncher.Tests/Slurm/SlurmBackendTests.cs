@@ -52,8 +52,11 @@ public sealed class SlurmBackendTests(SlurmFixture slurm)
         Assert.Matches("^slurm:[0-9]+$", started.JobId);
         Assert.Equal((10L, 10L * LauncherFixture.BatchTokens), (completed.FinalStep, completed.Tokens));
         Assert.Equal(fixture.CheckpointFolder(10), completed.CheckpointFolder);
-        Assert.Equal([4L, 8L, 10L], fixture.Events.Of<CheckpointSaved>().Select(c => c.Step));
-        Assert.Equal(10, fixture.Events.Of<TrainingProgressed>()[^1].Step);
+        // The bus delivers events to the recorder concurrently: the ones published just before completion may land after it.
+        await fixture.Events.WaitForAsync<CheckpointSaved>(c => c.Step == 8);
+        await fixture.Events.WaitForAsync<CheckpointSaved>(c => c.Step == 4);
+        Assert.Equal([4L, 8L, 10L], fixture.Events.Of<CheckpointSaved>().Select(c => c.Step).Order());
+        await fixture.Events.WaitForAsync<TrainingProgressed>(p => p.Step == 10);
 
         // Slurm itself ran it: the job is known to slurmctld as completed, and its batch script ran the pipeline's setup.
         var job = await slurm.RunAsync("scontrol", "show", "job", "-o", JobNumber(started));
@@ -174,7 +177,8 @@ public sealed class SlurmBackendTests(SlurmFixture slurm)
         var started = Assert.Single(fixture.Events.Of<TrainingStarted>());
         Assert.Equal("slurm", started.Backend);
         Assert.Equal(steps, completed.FinalStep);
-        Assert.Equal([10L, 20L], fixture.Events.Of<CheckpointSaved>().Select(c => c.Step));
+        await fixture.Events.WaitForAsync<CheckpointSaved>(c => c.Step == 10);
+        Assert.Equal([10L, 20L], fixture.Events.Of<CheckpointSaved>().Select(c => c.Step).Order());
         Assert.True(double.IsFinite(completed.FinalLoss) && completed.FinalLoss > 0, $"final loss {completed.FinalLoss}");
         // The reference trainer's own outputs: HF weights in the final checkpoint, one metrics line per trained step.
         Assert.True(File.Exists(Path.Combine(completed.CheckpointFolder, "model.safetensors")));
