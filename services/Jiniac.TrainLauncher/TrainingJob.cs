@@ -44,7 +44,11 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
         {
             _stopReason ??= reason;
             _shutdown |= shutdown;
-            _process?.Terminate();
+            // A scheduler's job outlives the host: at shutdown it is left running, and the next host attaches to it.
+            if (!(shutdown && _process is { Detachable: true }))
+            {
+                _process?.Terminate();
+            }
         }
 
         try
@@ -91,7 +95,8 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
         var totalSteps = adapter.TotalSteps;
 
         var backend = TrainerBackends.For(command.Training.Backend, Options, supervisor.Paths.Root, supervisor.Time, Logger);
-        if (await backend.EndOrphanAsync(dir, token) is { } orphan)
+        var attached = TrainJobs.TryRead(dir)?.JobHash == hash ? await backend.TryAttachAsync(dir, token) : null;
+        if (attached is null && await backend.EndOrphanAsync(dir, token) is { } orphan)
         {
             BackendLog.OrphanEnded(Logger, RunId, Stage, orphan);
         }
@@ -121,13 +126,14 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
             {
                 if (_stopReason is not null)
                 {
+                    attached?.Terminate();
                     break;
                 }
             }
 
             // Not cancellable: a submission cut short could leave a job nobody follows; a stop that came meanwhile is passed on below.
             var (program, arguments) = adapter.Command();
-            var process = await backend.StartAsync(
+            var process = attached ?? await backend.StartAsync(
                 new TrainerLaunch
                 {
                     Program = program,
@@ -139,6 +145,8 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                     Restart = restart,
                 },
                 CancellationToken.None);
+            var isAttached = attached is not null;
+            attached = null;
             lock (_lock)
             {
                 _process = process;
@@ -161,7 +169,7 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                     JobId = process.JobId,
                     Backend = backend.Name,
                     TotalSteps = totalSteps,
-                    ResumedFromStep = resume?.Step,
+                    ResumedFromStep = isAttached ? null : resume?.Step,
                     Restart = restart,
                 });
 
@@ -171,6 +179,11 @@ internal sealed class TrainingJob(TrainingSupervisor supervisor, LaunchTraining 
                 {
                     await Task.WhenAny(exited, Task.Delay(Options.PollInterval, supervisor.Time, CancellationToken.None));
                     await PollAsync(totalSteps);
+                    if (_shutdown && process.Detachable)
+                    {
+                        BackendLog.Detached(Logger, RunId, Stage, process.JobId);
+                        return;
+                    }
                 }
 
                 exit = await exited;

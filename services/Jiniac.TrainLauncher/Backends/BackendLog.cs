@@ -19,6 +19,12 @@ internal static partial class BackendLog
     [LoggerMessage(105, LogLevel.Warning, "Could not cancel Slurm job {JobId}")]
     public static partial void CancelFailed(ILogger logger, string jobId, Exception exception);
 
+    [LoggerMessage(107, LogLevel.Information, "Slurm job {JobId} of {Folder} outlived the previous host and still runs; following it again")]
+    public static partial void Attached(ILogger logger, string jobId, string folder);
+
+    [LoggerMessage(108, LogLevel.Information, "Training {RunId}/{Stage}: host shutdown; trainer {JobId} is left running and the next host follows it")]
+    public static partial void Detached(ILogger logger, string runId, string stage, string jobId);
+
     [LoggerMessage(106, LogLevel.Warning, "Training {RunId}/{Stage}: {What} left by an earlier host was still running; it was stopped first")]
     public static partial void OrphanEnded(ILogger logger, string runId, string stage, string what);
 }

@@ -41,6 +41,12 @@ internal interface ITrainerBackend
     Task<string?> EndOrphanAsync(string workingDirectory, CancellationToken cancellationToken);
 
     Task<ITrainerRun> StartAsync(TrainerLaunch launch, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// A trainer of this very job that outlived the previous launcher host and is still running (a scheduler job),
+    /// to be followed again instead of stopped and restarted; null when there is none or the backend cannot.
+    /// </summary>
+    Task<ITrainerRun?> TryAttachAsync(string workingDirectory, CancellationToken cancellationToken);
 }
 
 /// <summary>One running trainer.</summary>
@@ -57,4 +63,10 @@ internal interface ITrainerRun : IDisposable
 
     /// <summary>Ends the trainer now, without a checkpoint.</summary>
     void ForceKill();
+
+    /// <summary>
+    /// Whether the trainer runs on without the launcher (a Slurm job does; a child process does not). Such a trainer is
+    /// left running when the launcher's host shuts down, and the next host attaches to it.
+    /// </summary>
+    bool Detachable { get; }
 }

@@ -14,6 +14,9 @@ internal sealed class LocalBackend(TrainLauncherOptions options, TimeProvider ti
             ? $"pid {pid.ToString(CultureInfo.InvariantCulture)}"
             : null;
 
+    // A child of a host that has gone cannot be waited for: EndOrphanAsync stops it and the job resumes.
+    public Task<ITrainerRun?> TryAttachAsync(string workingDirectory, CancellationToken cancellationToken) => Task.FromResult<ITrainerRun?>(null);
+
     public Task<ITrainerRun> StartAsync(TrainerLaunch launch, CancellationToken cancellationToken)
     {
         var process = TrainerProcess.Start(launch.Program, launch.Arguments, launch.WorkingDirectory, launch.LogFile, launch.Environment);
@@ -36,6 +39,8 @@ internal sealed class LocalBackend(TrainLauncherOptions options, TimeProvider ti
         public void Terminate() => process.Terminate();
 
         public void ForceKill() => process.ForceKill();
+
+        public bool Detachable => false;
 
         public void Dispose() => process.Dispose();
     }

@@ -42,6 +42,18 @@ internal sealed class SlurmBackend(BackendSpec backend, TrainLauncherOptions opt
         return $"Slurm job {jobId}";
     }
 
+    public async Task<ITrainerRun?> TryAttachAsync(string workingDirectory, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(workingDirectory, JobFile);
+        if (Checkpoints.TryReadJson<JobRecord>(file) is not { JobId: { Length: > 0 } jobId } || await QueueStateAsync(jobId, cancellationToken) is null)
+        {
+            return null;
+        }
+
+        BackendLog.Attached(logger, jobId, workingDirectory);
+        return new SlurmRun(this, jobId, workingDirectory, file);
+    }
+
     public async Task<ITrainerRun> StartAsync(TrainerLaunch launch, CancellationToken cancellationToken)
     {
         var (program, prefix) = TrainerProcess.Command(launch.Program);
@@ -182,6 +194,9 @@ internal sealed class SlurmRun(SlurmBackend backend, string jobId, string workin
 
     public async Task<TrainerExit> WaitForExitAsync(CancellationToken cancellationToken)
     {
+        // Disposing the run (a detach at host shutdown) ends the following, not the job.
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposed.Token);
+        cancellationToken = linked.Token;
         try
         {
             var interval = backend.Options.Slurm.PollInterval;
@@ -235,6 +250,8 @@ internal sealed class SlurmRun(SlurmBackend backend, string jobId, string workin
     }
 
     public void ForceKill() => _ = backend.CancelAsync(jobId, graceful: false);
+
+    public bool Detachable => true;
 
     public void Dispose()
     {

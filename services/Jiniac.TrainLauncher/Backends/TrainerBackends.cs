@@ -25,6 +25,8 @@ internal sealed class KubernetesManifestBackend(BackendSpec backend, string stat
 
     public Task<string?> EndOrphanAsync(string workingDirectory, CancellationToken cancellationToken) => Task.FromResult<string?>(null);
 
+    public Task<ITrainerRun?> TryAttachAsync(string workingDirectory, CancellationToken cancellationToken) => Task.FromResult<ITrainerRun?>(null);
+
     public Task<ITrainerRun> StartAsync(TrainerLaunch launch, CancellationToken cancellationToken)
     {
         var (program, prefix) = TrainerProcess.Command(launch.Program);

@@ -14,13 +14,13 @@ public sealed class SlurmBackendTests(SlurmFixture slurm)
         fixture.Host.Services.GetRequiredService<ICommandSender>().SendAsync(command, CancellationToken.None);
 
     private Task<LauncherFixture> StartAsync(string stepSeconds) =>
-        LauncherFixture.StartAsync(
-            new Dictionary<string, string> { ["CONTRACT_TRAINER_STEP_SECONDS"] = stepSeconds },
-            new Dictionary<string, string?>
-            {
-                ["TrainLauncher:Slurm:Conf"] = slurm.Conf,
-                ["TrainLauncher:Slurm:PollInterval"] = "00:00:00.100",
-            });
+        LauncherFixture.StartAsync(new Dictionary<string, string> { ["CONTRACT_TRAINER_STEP_SECONDS"] = stepSeconds }, Configuration);
+
+    private Dictionary<string, string?> Configuration => new()
+    {
+        ["TrainLauncher:Slurm:Conf"] = slurm.Conf,
+        ["TrainLauncher:Slurm:PollInterval"] = "00:00:00.100",
+    };
 
     private static LaunchTraining OnSlurm(LaunchTraining command) => command with
     {
@@ -92,6 +92,33 @@ public sealed class SlurmBackendTests(SlurmFixture slurm)
         Assert.True(File.Exists(Path.Combine(saved, "COMPLETE")));
         Assert.Empty(fixture.Events.Of<TrainingFailed>());
         Assert.Empty(fixture.Events.Of<TrainingCompleted>());
+    }
+
+    [Fact]
+    public async Task A_launcher_restart_leaves_the_Slurm_job_running_and_the_next_host_follows_it_to_the_end()
+    {
+        var environment = new Dictionary<string, string> { ["CONTRACT_TRAINER_STEP_SECONDS"] = "0.05" };
+        await using var fixture = await LauncherFixture.StartAsync(environment, Configuration);
+        var command = OnSlurm(LauncherFixture.Command(steps: 60, checkpointInterval: 20));
+        await SendAsync(fixture, command);
+        var first = await fixture.Events.WaitForAsync<TrainingStarted>(timeout: TimeSpan.FromSeconds(120));
+        await fixture.Events.WaitForAsync<TrainingProgressed>(timeout: TimeSpan.FromSeconds(120));
+
+        // The host goes (a deploy, a crash of the launcher): the Slurm job does not notice.
+        await fixture.RestartHostAsync(environment, Configuration);
+        Assert.Equal("RUNNING", (await slurm.RunAsync("squeue", "-h", "-j", JobNumber(first), "-o", "%T")).Trim());
+
+        // The orchestrator re-issues the launch; the new host follows the same job rather than stopping it.
+        await SendAsync(fixture, command);
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>(timeout: TimeSpan.FromSeconds(120));
+        var again = Assert.Single(fixture.Events.Of<TrainingStarted>());
+        Assert.Equal(first.JobId, again.JobId);
+        Assert.Null(again.ResumedFromStep);
+        Assert.Equal(60, completed.FinalStep);
+        var log = await File.ReadAllTextAsync(Path.Combine(fixture.TrainDir, "trainer.log"));
+        Assert.DoesNotContain("stopped by signal", log);
+        Assert.Single(log.Split('\n'), l => l.StartsWith("slurm-setup-ran", StringComparison.Ordinal));
+        Assert.Contains("JobState=COMPLETED", await slurm.RunAsync("scontrol", "show", "job", "-o", JobNumber(first)));
     }
 
     [Fact]
