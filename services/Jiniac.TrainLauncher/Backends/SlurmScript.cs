@@ -69,6 +69,13 @@ internal static partial class SlurmScript
             script.Append("export ").Append(pair[..equals]).Append('=').Append(Quote(pair[(equals + 1)..])).Append('\n');
         }
 
+        if (backend.Nodes > 1)
+        {
+            // The rendezvous point of a multi-node launcher (torchrun): the job's first node. Each task has SLURM_NODEID.
+            script.Append("export MASTER_ADDR=\"$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1)\"\n");
+            script.Append("export MASTER_PORT=\"${MASTER_PORT:-29500}\"\n");
+        }
+
         foreach (var line in backend.Setup)
         {
             script.Append(line).Append('\n');

@@ -57,6 +57,7 @@ public sealed class SlurmScriptTests
         Assert.Contains("export NCCL_DEBUG=WARN", lines);
         Assert.Contains("export QUOTED='it'\\''s here'", lines);
         Assert.Contains("module load cuda/12.4", lines);
+        Assert.Contains("export MASTER_ADDR=\"$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" | head -n 1)\"", lines);
         Assert.Contains("srun --kill-on-bad-exit=1 --container-image=nvcr.io/nvidia/pytorch:24.05-py3 --container-mounts='/state/run 1:/state/run 1' /opt/trainer train --job '/state/run 1/JOB.json' &", lines);
         Assert.True(Array.IndexOf(lines, "module load cuda/12.4") < Array.FindIndex(lines, l => l.StartsWith("srun", StringComparison.Ordinal)));
 
@@ -78,6 +79,7 @@ public sealed class SlurmScriptTests
         Assert.DoesNotContain("--time", script);
         Assert.DoesNotContain("--signal", script);
         Assert.DoesNotContain("--container-image", script);
+        Assert.DoesNotContain("MASTER_ADDR", script);
     }
 
     [Fact]
