@@ -25,6 +25,9 @@ internal static partial class BackendLog
     [LoggerMessage(108, LogLevel.Information, "Training {RunId}/{Stage}: host shutdown; trainer {JobId} is left running and the next host follows it")]
     public static partial void Detached(ILogger logger, string runId, string stage, string jobId);
 
+    [LoggerMessage(109, LogLevel.Warning, "squeue could not be asked about Slurm job {JobId} ({Error}); still following it")]
+    public static partial void QueueUnreachable(ILogger logger, string jobId, string error);
+
     [LoggerMessage(106, LogLevel.Warning, "Training {RunId}/{Stage}: {What} left by an earlier host was still running; it was stopped first")]
     public static partial void OrphanEnded(ILogger logger, string runId, string stage, string what);
 }

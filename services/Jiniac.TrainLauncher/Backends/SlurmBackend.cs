@@ -36,7 +36,7 @@ internal sealed class SlurmBackend(BackendSpec backend, TrainLauncherOptions opt
             return null;
         }
 
-        var run = new SlurmRun(this, jobId, workingDirectory, file);
+        using var run = new SlurmRun(this, jobId, workingDirectory, file);
         run.Terminate();
         await run.WaitForExitAsync(cancellationToken);
         return $"Slurm job {jobId}";
@@ -74,13 +74,36 @@ internal sealed class SlurmBackend(BackendSpec backend, TrainLauncherOptions opt
         return new SlurmRun(this, jobId, launch.WorkingDirectory, jobFile);
     }
 
-    /// <summary>The job's state while squeue lists it (PENDING, RUNNING, COMPLETING, …); null once it has left the queue.</summary>
+    /// <summary>
+    /// The job's state while squeue lists it (PENDING, RUNNING, COMPLETING, …); null once it has left the queue;
+    /// <see cref="Unreachable"/> when slurmctld could not be asked.
+    /// </summary>
     internal async Task<string?> QueueStateAsync(string jobId, CancellationToken cancellationToken)
     {
         var result = await _cli.RunAsync("squeue", ["-h", "-j", jobId, "-o", "%T"], cancellationToken);
+        var state = QueueState(result);
+        if (state == Unreachable)
+        {
+            BackendLog.QueueUnreachable(logger, jobId, result.Error.Trim());
+        }
+
+        return state;
+    }
+
+    /// <summary>A controller that does not answer is not a job that ended: following goes on (a restart would run the job twice).</summary>
+    public const string Unreachable = "UNREACHABLE";
+
+    internal static string? QueueState(SlurmCli.Result result)
+    {
         var state = result.Output.Trim();
-        // A job gone from slurmctld's memory is "Invalid job id specified" (exit 1); a finished one is simply not listed.
-        return result.ExitCode == 0 && state.Length > 0 ? state.Split('\n')[0].Trim() : null;
+        if (result.ExitCode == 0)
+        {
+            // A finished job is simply not listed.
+            return state.Length > 0 ? state.Split('\n')[0].Trim() : null;
+        }
+
+        // A job gone from slurmctld's memory is "Invalid job id specified"; anything else is a failure to ask.
+        return result.Error.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase) ? null : Unreachable;
     }
 
     /// <summary>JobState and ExitCode ("code:signal") from <c>scontrol show job -o</c>; null when slurmctld no longer knows the job.</summary>
@@ -224,6 +247,8 @@ internal sealed class SlurmRun(SlurmBackend backend, string jobId, string workin
             return;
         }
 
+        // Taken now: the run may be disposed (its job followed to the end) before the task below looks.
+        var disposed = _disposed.Token;
         _ = Task.Run(async () =>
         {
             try
@@ -231,7 +256,7 @@ internal sealed class SlurmRun(SlurmBackend backend, string jobId, string workin
                 // A pending job has no step to signal: it is just removed.
                 var state = await backend.QueueStateAsync(jobId, CancellationToken.None);
                 await backend.CancelAsync(jobId, graceful: state is not ("PENDING" or "CONFIGURING" or null));
-                var timeout = Task.Delay(backend.Options.StopTimeout, backend.Time, _disposed.Token);
+                var timeout = Task.Delay(backend.Options.StopTimeout, backend.Time, disposed);
                 if (await Task.WhenAny(_ended.Task, timeout) == timeout && !_ended.Task.IsCompleted)
                 {
                     BackendLog.Killing(backend.Logger, jobId, backend.Options.StopTimeout);

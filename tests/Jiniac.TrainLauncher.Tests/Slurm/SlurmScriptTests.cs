@@ -116,6 +116,16 @@ public sealed class SlurmScriptTests
     }
 
     [Fact]
+    public void Squeue_says_running_finished_or_that_it_could_not_ask()
+    {
+        Assert.Equal("RUNNING", SlurmBackend.QueueState(new SlurmCli.Result(0, "RUNNING\n", "")));
+        Assert.Null(SlurmBackend.QueueState(new SlurmCli.Result(0, "", "")));
+        Assert.Null(SlurmBackend.QueueState(new SlurmCli.Result(1, "", "slurm_load_jobs error: Invalid job id specified\n")));
+        // A controller that does not answer is not a finished job: following goes on rather than starting a second one.
+        Assert.Equal(SlurmBackend.Unreachable, SlurmBackend.QueueState(new SlurmCli.Result(1, "", "slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n")));
+    }
+
+    [Fact]
     public void Sacct_records_are_read_where_accounting_exists()
     {
         Assert.Equal(("NODE_FAIL", 0, 0), SlurmBackend.ParseAccounting("NODE_FAIL|0:0\n") is { } a ? (a.State, a.ExitCode!.Value, a.Signal!.Value) : default);
