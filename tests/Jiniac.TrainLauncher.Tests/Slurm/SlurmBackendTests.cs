@@ -122,6 +122,27 @@ public sealed class SlurmBackendTests(SlurmFixture slurm)
     }
 
     [Fact]
+    public async Task A_SIGTERM_the_launcher_did_not_send_is_requeued_without_counting_as_a_crash()
+    {
+        await using var fixture = await StartAsync("0.05");
+        await SendAsync(fixture, OnSlurm(LauncherFixture.Command(steps: 60, checkpointInterval: 5, maxRestarts: 0)));
+        var first = await fixture.Events.WaitForAsync<TrainingStarted>(timeout: TimeSpan.FromSeconds(120));
+        await fixture.Events.WaitForAsync<CheckpointSaved>(timeout: TimeSpan.FromSeconds(120));
+
+        // What Slurm's --signal=B:TERM@N time-limit warning or a preemption notice does to the trainer; an operator may do it too.
+        await slurm.RunAsync("scancel", "--signal=TERM", JobNumber(first));
+
+        var alert = await fixture.Events.WaitForAsync<AlertRaised>(a => a.Kind == "trainer-requeued", TimeSpan.FromSeconds(120));
+        Assert.Contains("saved and exited on SIGTERM", alert.Message);
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>(timeout: TimeSpan.FromSeconds(120));
+        Assert.Equal(60, completed.FinalStep);
+        var starts = fixture.Events.Of<TrainingStarted>();
+        Assert.Equal(2, starts.Count);
+        Assert.NotNull(starts[1].ResumedFromStep);
+        Assert.Empty(fixture.Events.Of<TrainingFailed>());
+    }
+
+    [Fact]
     public async Task A_node_failure_resubmits_the_stage_which_resumes_from_its_latest_complete_checkpoint()
     {
         await using var fixture = await StartAsync("0.05");
