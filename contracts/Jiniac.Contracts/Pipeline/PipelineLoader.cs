@@ -312,7 +312,7 @@ public static class PipelineLoader
             section.Check("max_restarts", maxRestarts >= 0, "must be at least 0");
             var threads = section.Int("threads", defaults.Threads);
             section.Check("threads", threads >= 0, "must be at least 0 (0 = all cores)");
-            var trainer = TrainerAndBackend.ReadTrainer(section);
+            var trainer = TrainerAndBackend.ReadTrainer(section, section.Ok("micro_batch_size") ? microBatch : 0);
             var backend = TrainerAndBackend.ReadBackend(section);
             section.Finish();
             return new TrainingSpec

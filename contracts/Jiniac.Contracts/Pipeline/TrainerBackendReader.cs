@@ -12,7 +12,8 @@ internal static partial class TrainerAndBackend
     private static readonly string[] InitModes = [TrainerSpec.Finetune, TrainerSpec.CarryOptimizer];
     private static readonly string[] BackendKinds = [BackendSpec.Local, BackendSpec.Slurm, BackendSpec.Kubernetes];
 
-    public static TrainerSpec ReadTrainer(YamlSection training)
+    /// <param name="microBatchSize">training.micro_batch_size, or 0 when it has a problem of its own.</param>
+    public static TrainerSpec ReadTrainer(YamlSection training, int microBatchSize)
     {
         var defaults = new TrainerSpec();
         if (training.Section("trainer", required: false) is not { } section)
@@ -36,6 +37,11 @@ internal static partial class TrainerAndBackend
         var extraArgs = Strings(section, "extra_args");
         var globalBatch = section.Int("global_batch_size", defaults.GlobalBatchSize);
         section.Check("global_batch_size", globalBatch >= 0, "must be at least 0 (0 = micro_batch_size)");
+        if (globalBatch > 0 && microBatchSize > 0)
+        {
+            section.Check("global_batch_size", globalBatch % microBatchSize == 0,
+                $"must be a multiple of training.micro_batch_size ({microBatchSize}): Megatron accumulates whole micro-batches");
+        }
         var split = section.String("split") ?? defaults.Split;
         section.Check("split", SplitPattern().IsMatch(split), $"must be train,valid,test weights such as '100,0,0'; not '{split}'");
         var init = section.String("init") ?? defaults.Init;

@@ -43,22 +43,24 @@ public sealed class TrainerAndBackendKeysTests
             "    kind: megatorn",              // 22
             "    split: 90/10",                // 23
             "    init: warm",                  // 24
-            "  backend:",                      // 25
-            "    kind: slurm",                 // 26
-            "    nodes: 0",                    // 27
-            "    time_limit: two days",        // 28
-            "    env: [1BAD=x, GOOD=y]",       // 29
-            "    namespace: Not_OK",           // 30
-            "    colour: blue");               // 31
+            "    global_batch_size: 6",        // 25 (micro_batch_size is 4)
+            "  backend:",                      // 26
+            "    kind: slurm",                 // 27
+            "    nodes: 0",                    // 28
+            "    time_limit: two days",        // 29
+            "    env: [1BAD=x, GOOD=y]",       // 30
+            "    namespace: Not_OK",           // 31
+            "    colour: blue");               // 32
         var errors = files.Errors();
         Assert.Contains(errors, e => e.Line == 22 && e.Path == "training.trainer.kind" && e.Message.Contains("megatorn"));
         Assert.Contains(errors, e => e.Line == 23 && e.Path == "training.trainer.split");
         Assert.Contains(errors, e => e.Line == 24 && e.Path == "training.trainer.init");
-        Assert.Contains(errors, e => e.Line == 27 && e.Path == "training.backend.nodes");
-        Assert.Contains(errors, e => e.Line == 28 && e.Path == "training.backend.time_limit" && e.Message.Contains("D-HH:MM:SS"));
-        Assert.Contains(errors, e => e.Line == 29 && e.Path == "training.backend.env" && e.Message.Contains("1BAD=x"));
-        Assert.Contains(errors, e => e.Line == 30 && e.Path == "training.backend.namespace");
-        Assert.Contains(errors, e => e.Line == 31 && e.Path == "training.backend.colour" && e.Message.Contains("unknown key"));
+        Assert.Contains(errors, e => e.Line == 25 && e.Path == "training.trainer.global_batch_size" && e.Message.Contains("multiple of training.micro_batch_size (4)"));
+        Assert.Contains(errors, e => e.Line == 28 && e.Path == "training.backend.nodes");
+        Assert.Contains(errors, e => e.Line == 29 && e.Path == "training.backend.time_limit" && e.Message.Contains("D-HH:MM:SS"));
+        Assert.Contains(errors, e => e.Line == 30 && e.Path == "training.backend.env" && e.Message.Contains("1BAD=x"));
+        Assert.Contains(errors, e => e.Line == 31 && e.Path == "training.backend.namespace");
+        Assert.Contains(errors, e => e.Line == 32 && e.Path == "training.backend.colour" && e.Message.Contains("unknown key"));
     }
 
     [Fact]
