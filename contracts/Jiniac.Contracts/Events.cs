@@ -207,6 +207,8 @@ public static class TrainingAlertKinds
     public const string LossSpike = "loss-spike";
     /// <summary><see cref="AlertRaised.Step"/> is the checkpoint rolled back to: later checkpoints left the lineage.</summary>
     public const string RolledBack = "rolled-back";
+    /// <summary>A planned exit (Megatron's exit 16, Slurm's time-limit warning) that saved progress: started again, not counted against max_restarts.</summary>
+    public const string Requeued = "trainer-requeued";
 }
 
 /// <summary>What the train-launcher did with a <see cref="PruneCheckpoints"/>: deleted, and kept (with why).</summary>

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Jiniac.TrainLauncher.Backends;
 
 namespace Jiniac.TrainLauncher;
 
@@ -32,6 +33,9 @@ public sealed class TrainLauncherOptions
 
     /// <summary>Extra environment variables for the trainer process (threads, devices, …).</summary>
     public Dictionary<string, string> Environment { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How stages with training.backend.kind: slurm reach the cluster.</summary>
+    public SlurmOptions Slurm { get; set; } = new();
 }
 
 /// <summary>One injected fault: <c>crash</c>, <c>abort</c>, <c>hang</c>, <c>spike</c> or <c>nan</c> at a 1-based step.</summary>

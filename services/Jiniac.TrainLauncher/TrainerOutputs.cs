@@ -117,7 +117,7 @@ internal static class Checkpoints
 /// Follows metrics.jsonl by byte offset. Only whole lines are consumed: a partial last line (the
 /// trainer is mid-write) stays for the next read. Unparseable lines are skipped, not fatal.
 /// </summary>
-internal sealed class MetricsFollower(string path)
+internal sealed class MetricsFollower(string path) : Backends.IMetricsSource
 {
     private long _offset;
 

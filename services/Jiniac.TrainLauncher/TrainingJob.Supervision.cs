@@ -2,6 +2,7 @@ using System.Globalization;
 using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting;
+using Jiniac.TrainLauncher.Backends;
 using Jiniac.TrainLauncher.Supervision;
 
 namespace Jiniac.TrainLauncher;
@@ -22,7 +23,8 @@ internal sealed record Intervention(InterventionAction Action, string Message, L
 /// The babysitting half of a training job: every metrics line goes past the loss-spike, throughput and stall
 /// detectors; what they find is raised as AlertRaised (so it lands in the run's journal) and, per
 /// training.supervision, acted on — the trainer stopped (SIGTERM, SIGKILL after stop_grace_seconds) and resumed,
-/// rolled back past a bad batch, or the stage failed.
+/// rolled back past a bad batch, or the stage failed. It works on the seams alone: stops go through the backend's
+/// run (a signal to a child process, scancel on Slurm), checkpoints and skip ranges through the trainer's adapter.
 /// </summary>
 internal sealed partial class TrainingJob
 {
@@ -117,10 +119,17 @@ internal sealed partial class TrainingJob
     }
 
     /// <summary>Follows up on an intervention (SIGKILL past the grace) or looks for a stall.</summary>
-    private async Task SuperviseAsync(TrainerProcess process)
+    private async Task SuperviseAsync(ITrainerRun process, Task exited)
     {
         if (_intervention is null)
         {
+            if (process.Queued)
+            {
+                // Time in a scheduler's queue is no startup time: the grace starts when the job does.
+                _stall!.Started();
+                return;
+            }
+
             if (_stall!.Check() is { } stall)
             {
                 var last = stall.LastStep is { } step ? $"after step {Format(step)}" : "since it started";
@@ -133,11 +142,11 @@ internal sealed partial class TrainingJob
             return;
         }
 
-        if (_killAt is { } at && supervisor.Time.GetUtcNow() >= at && !process.HasExited)
+        if (_killAt is { } at && supervisor.Time.GetUtcNow() >= at && !exited.IsCompleted)
         {
             _killAt = null;
             await AlertAsync(TrainingAlertKinds.Killed, "warning", _latestThisStart,
-                $"the trainer (pid {process.Pid.ToString(CultureInfo.InvariantCulture)}) did not exit within stop_grace_seconds ({Format(_spec.StopGraceSeconds)} s) of SIGTERM: SIGKILL");
+                $"the trainer ({process.JobId}) did not exit within stop_grace_seconds ({Format(_spec.StopGraceSeconds)} s) of SIGTERM: SIGKILL");
             process.ForceKill();
         }
     }
@@ -157,32 +166,19 @@ internal sealed partial class TrainingJob
     /// batches to the skip ranges. Later checkpoints leave the lineage: they are moved (kept) under rolled-back/, so no
     /// resume picks them and the trainer can write those steps anew.
     /// </summary>
-    private async Task RollBackAsync(string dir, string hash, LossSpike spike, List<TrainJobRange> skips)
+    private async Task RollBackAsync(string dir, LossSpike spike, List<TrainJobRange> skips)
     {
         _rollbacks++;
         var from = spike.FirstSuspectStep;
         var to = spike.Step + 1;
-        var target = Checkpoints.Complete(dir, hash).FindLast(c => c.Step < from);
+        var target = _adapter!.Complete().FindLast(c => c.Step < from);
         var keep = target?.Step ?? 0;
 
         var stamp = supervisor.Time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture);
         var archive = Path.Combine(dir, RolledBackFolder, $"{stamp}-rollback-{Format(_rollbacks)}");
-        var moved = 0;
-        var root = Path.Combine(dir, Checkpoints.Folder);
-        if (Directory.Exists(root))
-        {
-            foreach (var folder in Directory.GetDirectories(root, "step_*"))
-            {
-                var name = Path.GetFileName(folder);
-                if (long.TryParse(name.AsSpan("step_".Length), NumberStyles.None, CultureInfo.InvariantCulture, out var step) && step > keep)
-                {
-                    Directory.CreateDirectory(archive);
-                    Directory.Move(folder, Path.Combine(archive, name));
-                    _settledCheckpoints.Remove(name);
-                    moved++;
-                }
-            }
-        }
+        var movedNames = _adapter.SetAside(keep, archive);
+        _settledCheckpoints.ExceptWith(movedNames);
+        var moved = movedNames.Count;
 
         AddSkip(skips, new TrainJobRange { From = from, To = to });
         // Into JOB.json at once: a host that dies before the next start still resumes skipping the bad batches.

@@ -1,12 +1,16 @@
 using Jiniac.Hosting;
 using System.Globalization;
 using Jiniac.Contracts;
+using Jiniac.TrainLauncher.Backends;
 using Jiniac.TrainLauncher.Supervision;
 using Microsoft.Extensions.Logging;
 
 namespace Jiniac.TrainLauncher;
 
-/// <summary>One stage's training on the local-process backend: start, follow, resume after crashes, report.</summary>
+/// <summary>
+/// One stage's training on any backend (ITrainerBackend) with any trainer (ITrainerAdapter): start, follow, babysit
+/// (TrainingJob.Supervision.cs), resume after crashes, requeue planned exits, report.
+/// </summary>
 internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchTraining command)
 {
     public const string Backend = "local";
@@ -18,8 +22,9 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
     private readonly CancellationTokenSource _stop = CancellationTokenSource.CreateLinkedTokenSource(supervisor.ShutdownToken);
     private readonly HashSet<string> _settledCheckpoints = new(StringComparer.Ordinal);
     private Task _completion = Task.CompletedTask;
-    private MetricsFollower? _follower;
-    private TrainerProcess? _process;
+    private IMetricsSource? _follower;
+    private ITrainerAdapter? _adapter;
+    private ITrainerRun? _process;
     private string? _stopReason;
     private bool _shutdown;
 
@@ -43,7 +48,11 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
         {
             _stopReason ??= reason;
             _shutdown |= shutdown;
-            _process?.Terminate();
+            // A scheduler's job outlives the host: at shutdown it is left running, and the next host attaches to it.
+            if (!(shutdown && _process is { Detachable: true }))
+            {
+                _process?.Terminate();
+            }
         }
 
         try
@@ -86,64 +95,88 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
         Directory.CreateDirectory(dir);
         var job = await TrainJobs.RenderAsync(command, dir, supervisor.Blobs, token, Options.Faults);
         var hash = job.JobHash!;
-        var totalSteps = TrainJobs.TotalSteps(job.Train.TrainTokens, job.Train.MicroBatchSize, job.Train.SeqLength);
+        var adapter = _adapter = TrainerAdapters.For(command, dir, job, Options);
+        var totalSteps = adapter.TotalSteps;
 
-        if (await TrainerProcess.EndOrphanAsync(Path.Combine(dir, PidFile), Options.StopTimeout, supervisor.Time, token) is { } orphan)
+        var backend = TrainerBackends.For(command.Training.Backend, Options, supervisor.Paths.Root, supervisor.Time, Logger);
+        var attached = TrainJobs.TryRead(dir)?.JobHash == hash ? await backend.TryAttachAsync(dir, token) : null;
+        if (attached is null && await backend.EndOrphanAsync(dir, token) is { } orphan)
         {
-            Log.OrphanEnded(Logger, RunId, Stage, orphan);
+            BackendLog.OrphanEnded(Logger, RunId, Stage, orphan);
         }
 
         var skips = CarriedSkips(dir, job);
         SupersedeOtherJob(dir, hash);
 
         // A stage that already finished (its TrainingCompleted may have been lost) is reported, not retrained.
-        if (Checkpoints.TryReadDone(dir, hash) is { } finished)
+        if (adapter.TryReadDone() is { } finished)
         {
             Log.AlreadyCompleted(Logger, RunId, Stage, finished.Checkpoint.Step);
             await PublishCompletedAsync(finished.Done, finished.Checkpoint);
             return;
         }
 
-        _follower = new MetricsFollower(Path.Combine(dir, MetricsFile));
+        _follower = adapter.Metrics;
         _follower.SkipExisting();
-        var pidFile = Path.Combine(dir, PidFile);
         var supervision = command.Training.Supervision;
         var policy = new RestartPolicy(supervision, command.Training.MaxRestarts);
         for (var restart = 0; ; restart++)
         {
             token.ThrowIfCancellationRequested();
-            var completeCheckpoints = Checkpoints.Complete(dir, hash);
+            var completeCheckpoints = adapter.Complete();
             var resume = completeCheckpoints.Count > 0 ? completeCheckpoints[^1] : null;
             TrainJobs.Write(dir, job with { ResumeFrom = resume?.Folder, SkipBatches = skips });
             File.Delete(Path.Combine(dir, Checkpoints.DoneFile));
 
-            TrainerProcess process;
             lock (_lock)
             {
                 if (_stopReason is not null)
                 {
+                    attached?.Terminate();
                     break;
                 }
+            }
 
-                process = TrainerProcess.Start(Options.Trainer, ["train", "--job", Path.Combine(dir, TrainJobs.FileName)], dir, Path.Combine(dir, LogFile), Options.Environment);
+            // Not cancellable: a submission cut short could leave a job nobody follows; a stop that came meanwhile is passed on below.
+            var (program, arguments) = adapter.Command(skips);
+            var process = attached ?? await backend.StartAsync(
+                new TrainerLaunch
+                {
+                    Program = program,
+                    Arguments = arguments,
+                    WorkingDirectory = dir,
+                    LogFile = Path.Combine(dir, LogFile),
+                    Environment = Options.Environment,
+                    Command = command,
+                    Restart = restart,
+                },
+                CancellationToken.None);
+            var isAttached = attached is not null;
+            attached = null;
+            lock (_lock)
+            {
                 _process = process;
+                if (_stopReason is not null)
+                {
+                    process.Terminate();
+                }
             }
 
             int exitCode;
+            TrainerExit exit;
             using (process)
             {
-                process.WritePidFile(pidFile);
                 StartWatching(supervision, resume?.Step ?? 0);
-                Log.TrainerStarted(Logger, RunId, Stage, Attempt, process.Pid, restart, resume?.Folder);
+                BackendLog.TrainerStarted(Logger, RunId, Stage, Attempt, process.JobId, restart, resume?.Folder);
                 await PublishAsync(new TrainingStarted
                 {
                     RunId = RunId,
                     Stage = Stage,
                     Attempt = Attempt,
-                    JobId = $"{Backend}:{process.Pid.ToString(CultureInfo.InvariantCulture)}",
-                    Backend = Backend,
+                    JobId = process.JobId,
+                    Backend = backend.Name,
                     TotalSteps = totalSteps,
-                    ResumedFromStep = resume?.Step,
+                    ResumedFromStep = isAttached ? null : resume?.Step,
                     Restart = restart,
                 });
 
@@ -152,21 +185,29 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
                 while (!exited.IsCompleted)
                 {
                     await Task.WhenAny(exited, Task.Delay(Options.PollInterval, supervisor.Time, CancellationToken.None));
-                    await PollAsync(dir, hash, totalSteps);
-                    await SuperviseAsync(process);
+                    await PollAsync(totalSteps);
+                    if (_shutdown && process.Detachable)
+                    {
+                        BackendLog.Detached(Logger, RunId, Stage, process.JobId);
+                        return;
+                    }
+
+                    await SuperviseAsync(process, exited);
                 }
 
-                exitCode = await exited;
+                exit = await exited;
+                exitCode = exit.ExitCode;
                 lock (_lock)
                 {
                     _process = null;
                 }
 
-                await PollAsync(dir, hash, totalSteps);
-                File.Delete(pidFile);
+                await PollAsync(totalSteps);
             }
 
-            if (_intervention is null && exitCode == 0 && Checkpoints.TryReadDone(dir, hash) is { } done)
+            // An intervention is a stop the launcher asked for, as much as an operator's: Megatron's exit then is no requeue.
+            var verdict = adapter.Judge(exitCode, _stopReason is not null || _intervention is not null);
+            if (_intervention is null && exitCode == 0 && adapter.TryReadDone() is { } done)
             {
                 await PublishProgressAsync(totalSteps, force: true);
                 Log.Completed(Logger, RunId, Stage, done.Checkpoint.Step);
@@ -189,16 +230,40 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
                     await FailAsync(dir, intervention.Message, exitCode, policy.Restarts);
                     return;
                 case InterventionAction.RollBack:
-                    await RollBackAsync(dir, hash, intervention.Spike!, skips);
+                    await RollBackAsync(dir, intervention.Spike!, skips);
                     continue;
                 case InterventionAction.Restart:
                     reason = intervention.Message;
                     break;
                 default:
+                    // The trainer's own word first: Megatron's exit 17 (a result failed validation) is fatal whatever the log says.
+                    if (verdict.Fatal is { } fatal)
+                    {
+                        await FailAsync(dir, $"{fatal}; not restarted", exitCode, policy.Restarts);
+                        return;
+                    }
+
+                    // A planned exit (Megatron's exit 16, exit duration or interval, Slurm's time-limit warning) is started again
+                    // at once without counting as a crash, as long as it got somewhere: one that saved nothing new is classified
+                    // and counted like a crash below, so none loops forever.
+                    var planned = verdict.Requeue || exit.Requeue;
+                    if (planned && adapter.Complete() is [.., var latest] && latest.Step > (resume?.Step ?? -1))
+                    {
+                        await AlertAsync(TrainingAlertKinds.Requeued, "info", latest.Step, verdict.Reason ?? exit.Reason ?? "requeued");
+                        continue;
+                    }
+
                     var crashStep = _latestThisStart ?? resume?.Step ?? 0;
                     var classification = ExitClassifier.Classify(exitCode, LogTail.Read(Path.Combine(dir, LogFile), Options.LogTailLines),
                         crashStep, policy.RecordCrash(crashStep), supervision.SameStepCrashes);
-                    reason = $"the trainer exited: {classification.Reason}";
+                    // What the backend or adapter knows (a node failure, Megatron's reading of its exit) goes beside the classification.
+                    var known = exit.Reason ?? verdict.Reason;
+                    reason = known is null ? $"the trainer exited: {classification.Reason}" : $"the trainer exited: {known} ({classification.Reason})";
+                    if (planned)
+                    {
+                        reason += ", without saving a new checkpoint";
+                    }
+
                     if (classification.Verdict == ExitVerdict.Fatal)
                     {
                         await FailAsync(dir, $"{reason}; not restarted", exitCode, policy.Restarts);
@@ -255,7 +320,7 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
         Log.Superseded(Logger, RunId, Stage, old, archive);
     }
 
-    private async Task PollAsync(string dir, string hash, long totalSteps)
+    private async Task PollAsync(long totalSteps)
     {
         var lines = _follower!.ReadNew();
         // Progress reports the latest finite numbers; a non-finite line is the spike detector's business.
@@ -265,36 +330,7 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
 
         await PublishProgressAsync(totalSteps, force: false);
 
-        var root = Path.Combine(dir, Checkpoints.Folder);
-        if (!Directory.Exists(root))
-        {
-            return;
-        }
-
-        List<CheckpointInfo>? fresh = null;
-        foreach (var folder in Directory.EnumerateDirectories(root, "step_*"))
-        {
-            var name = Path.GetFileName(folder);
-            if (_settledCheckpoints.Contains(name) || Checkpoints.TryRead(folder) is not { } checkpoint)
-            {
-                // Settled already, or not complete (yet): a checkpoint without COMPLETE does not exist.
-                continue;
-            }
-
-            // Another job's checkpoint is never reported; it is looked at again in case this job's trainer replaces it.
-            if (string.Equals(checkpoint.JobHash, hash, StringComparison.Ordinal))
-            {
-                _settledCheckpoints.Add(name);
-                (fresh ??= []).Add(checkpoint);
-            }
-        }
-
-        if (fresh is null)
-        {
-            return;
-        }
-
-        fresh.Sort(static (a, b) => a.Step.CompareTo(b.Step));
+        var fresh = _adapter!.NewCheckpoints(_settledCheckpoints);
         foreach (var checkpoint in fresh)
         {
             await PublishAsync(new CheckpointSaved

@@ -126,10 +126,10 @@ internal sealed class LauncherFixture : IAsyncDisposable
 
     public JsonElement ReadJson(string path) => JsonDocument.Parse(File.ReadAllBytes(path)).RootElement.Clone();
 
-    public async Task RestartHostAsync(IReadOnlyDictionary<string, string>? environment = null)
+    public async Task RestartHostAsync(IReadOnlyDictionary<string, string>? environment = null, IReadOnlyDictionary<string, string?>? settings = null)
     {
         await Host.DisposeAsync();
-        Host = await StartHostAsync(_temp.Path, _temp.Path, environment);
+        Host = await StartHostAsync(_temp.Path, _temp.Path, environment, settings);
     }
 
     public async ValueTask DisposeAsync()

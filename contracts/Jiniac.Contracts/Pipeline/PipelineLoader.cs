@@ -316,6 +316,8 @@ public static partial class PipelineLoader
             var supervision = supervisionSection is null ? defaults.Supervision : ReadSupervision(supervisionSection);
             var retentionSection = section.Section("retention", required: false);
             var retention = retentionSection is null ? defaults.Retention : ReadRetention(retentionSection);
+            var trainer = TrainerAndBackend.ReadTrainer(section, section.Ok("micro_batch_size") ? microBatch : 0);
+            var backend = TrainerAndBackend.ReadBackend(section);
             section.Finish();
             return new TrainingSpec
             {
@@ -335,6 +337,8 @@ public static partial class PipelineLoader
                 Threads = threads,
                 Supervision = supervision,
                 Retention = retention,
+                Trainer = trainer,
+                Backend = backend,
             };
         }
 

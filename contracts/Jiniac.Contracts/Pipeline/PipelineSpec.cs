@@ -71,6 +71,10 @@ public sealed record TrainingSpec
     public SupervisionSpec Supervision { get; init; } = new();
     /// <summary>Which of a stage's checkpoints are deleted as training goes on (training.retention).</summary>
     public RetentionSpec Retention { get; init; } = new();
+    /// <summary>Which trainer runs the stages (training.trainer); the reference trainer by default.</summary>
+    public TrainerSpec Trainer { get; init; } = new();
+    /// <summary>Where the trainer runs (training.backend); a local process by default.</summary>
+    public BackendSpec Backend { get; init; } = new();
 }
 
 public sealed record EvaluationSpec
@@ -286,4 +290,61 @@ public sealed record GateSpec
 
     public bool IsHigherBetter => HigherIsBetter ?? !(Metric.StartsWith("perplexity/", StringComparison.Ordinal)
         || Metric.StartsWith("bits_per_byte/", StringComparison.Ordinal) || Metric.StartsWith("loss/", StringComparison.Ordinal));
+}
+
+/// <summary>training.trainer: the reference trainer (the trainer contract) or Megatron-LM through its adapter.</summary>
+public sealed record TrainerSpec
+{
+    public const string Reference = "reference";
+    public const string Megatron = "megatron";
+    public const string Finetune = "finetune";
+    public const string CarryOptimizer = "carry_optimizer";
+
+    /// <summary>"reference" (docs/trainer-contract.md) or "megatron".</summary>
+    public string Kind { get; init; } = Reference;
+    /// <summary>Megatron: the program and its leading arguments, e.g. ["torchrun", "--nproc-per-node=8", "/opt/Megatron-LM/pretrain_gpt.py"].</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
+    /// <summary>Megatron: arguments appended after the rendered ones (argparse: a later one wins).</summary>
+    public IReadOnlyList<string> ExtraArgs { get; init; } = [];
+    /// <summary>Megatron: samples per optimizer step across data-parallel ranks (0 = micro_batch_size).</summary>
+    public int GlobalBatchSize { get; init; }
+    /// <summary>Megatron --split (train,valid,test weights); the platform holds out evaluation data itself.</summary>
+    public string Split { get; init; } = "100,0,0";
+    /// <summary>Megatron: how a stage starts from the previous one's weights: "finetune" (--finetune) or "carry_optimizer".</summary>
+    public string Init { get; init; } = Finetune;
+}
+
+/// <summary>training.backend: where a stage's trainer runs.</summary>
+public sealed record BackendSpec
+{
+    public const string Local = "local";
+    public const string Slurm = "slurm";
+    public const string Kubernetes = "kubernetes";
+
+    /// <summary>"local" (a child process), "slurm" (sbatch) or "kubernetes" (a rendered Job manifest).</summary>
+    public string Kind { get; init; } = Local;
+    public int Nodes { get; init; } = 1;
+    /// <summary>GPUs per node (Slurm --gres=gpu:N, Kubernetes nvidia.com/gpu); 0 = none.</summary>
+    public int GpusPerNode { get; init; }
+    public string? Partition { get; init; }
+    public string? Account { get; init; }
+    /// <summary>Slurm time limit ("minutes", "HH:MM:SS" or "D-HH:MM:SS"); null = the partition's.</summary>
+    public string? TimeLimit { get; init; }
+    /// <summary>Seconds before the time limit at which the trainer is sent SIGTERM to save and exit.</summary>
+    public int SignalGraceSeconds { get; init; } = 120;
+    /// <summary>Shell lines run before the trainer starts (module load, exports, container setup).</summary>
+    public IReadOnlyList<string> Setup { get; init; } = [];
+    /// <summary>Slurm: a container image for srun --container-image (pyxis); Kubernetes: the pod's image.</summary>
+    public string? Image { get; init; }
+    /// <summary>Extra environment of the trainer, "NAME=value" each.</summary>
+    public IReadOnlyList<string> Env { get; init; } = [];
+    /// <summary>Kubernetes namespace.</summary>
+    public string Namespace { get; init; } = "default";
+    /// <summary>Kubernetes: the PersistentVolumeClaim holding the platform's state folder, mounted at the same path.</summary>
+    public string? VolumeClaim { get; init; }
+    public string? CpuRequest { get; init; }
+    public string? MemoryRequest { get; init; }
+    public int BackoffLimit { get; init; }
+    /// <summary>Kubernetes activeDeadlineSeconds (0 = none).</summary>
+    public long ActiveDeadlineSeconds { get; init; }
 }
