@@ -11,6 +11,7 @@ using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
 }));
 var logger = loggerFactory.CreateLogger("jiniac-trainer");
 
+NativeHeap.KeepFreedMemory();
 if (args.Length > 0 && args[0] == "bench")
 {
     BenchCommand bench;

@@ -30,11 +30,6 @@ public sealed class TrainStep(LlamaForCausalLM model, AdamW optimizer, double gr
     {
         using var scope = NewDisposeScope();
         var start = Stopwatch.GetTimestamp();
-        foreach (var p in model.Parameters)
-        {
-            p.Tensor.grad?.zero_();
-        }
-
         var loss = model.Loss(inputs, targets);
         if (lossScale != 1.0)
         {
@@ -49,6 +44,15 @@ public sealed class TrainStep(LlamaForCausalLM model, AdamW optimizer, double gr
         var clipDone = Stopwatch.GetTimestamp();
         optimizer.Update(lr);
         var value = loss.item<float>();
+
+        // Gradients set to none, as PyTorch's zero_grad() does by default: the next backward writes
+        // fresh gradients instead of adding into zeroed ones, saving a memset and a read of every
+        // gradient per step; the sums are the same (0 + g = g exactly).
+        foreach (var p in _parameters)
+        {
+            p.grad = null;
+        }
+
         if (times is not null)
         {
             times.Forward += Stopwatch.GetElapsedTime(start, forwardDone).TotalSeconds;
