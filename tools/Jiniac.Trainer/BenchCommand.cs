@@ -39,6 +39,11 @@ public sealed class BenchCommand
         var b = new BenchCommand();
         for (var i = 0; i < args.Length; i += 2)
         {
+            if (args[i] is "--help" or "-h")
+            {
+                throw new ArgumentException("bench: the options and their defaults");
+            }
+
             if (i + 1 >= args.Length || !int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var value)
                 || (value <= 0 && args[i] != "--threads" && args[i] != "--warmup"))
             {

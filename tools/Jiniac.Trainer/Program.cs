@@ -31,7 +31,7 @@ if (args.Length > 0 && args[0] == "bench")
 
 if (args.Length != 3 || args[1] != "--job" || args[0] is not ("train" or "evaluate"))
 {
-    Console.Error.WriteLine("usage: jiniac-trainer train --job JOB.json | jiniac-trainer evaluate --job EVAL.json");
+    Console.Error.WriteLine("usage: jiniac-trainer train --job JOB.json | jiniac-trainer evaluate --job EVAL.json | " + BenchCommand.Usage);
     return 2;
 }
 
