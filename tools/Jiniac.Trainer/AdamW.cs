@@ -57,7 +57,8 @@ public sealed class AdamW : IDisposable
                 p.mul_(1 - (lr * _weightDecay));
             }
 
-            _expAvg[i].mul_(_beta1).add_(g, alpha: 1 - _beta1);
+            // torch's _single_tensor_adamw: exp_avg.lerp_(grad, 1 − β₁), one pass instead of mul_ + add_.
+            _expAvg[i].lerp_(g, 1 - _beta1);
             _expAvgSq[i].mul_(_beta2).addcmul_(g, g, value: 1 - _beta2);
             var denom = _expAvgSq[i].sqrt().div_(bias2Sqrt).add_(_eps);
             p.addcdiv_(_expAvg[i], denom, value: -lr / bias1);

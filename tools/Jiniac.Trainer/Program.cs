@@ -1,7 +1,7 @@
 using Jiniac.Trainer;
 using Microsoft.Extensions.Logging;
 
-// jiniac-trainer train --job JOB.json | evaluate --job EVAL.json  (docs/trainer-contract.md)
+// jiniac-trainer train --job JOB.json | evaluate --job EVAL.json  (docs/trainer-contract.md) | bench [options] (docs/benchmarks.md)
 // Exit codes: 0 done, 75 stopped by SIGTERM/SIGINT after a checkpoint, 2 bad arguments or job, 1 failure.
 using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
 {
@@ -11,9 +11,27 @@ using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
 }));
 var logger = loggerFactory.CreateLogger("jiniac-trainer");
 
+NativeHeap.KeepFreedMemory();
+if (args.Length > 0 && args[0] == "bench")
+{
+    BenchCommand bench;
+    try
+    {
+        bench = BenchCommand.Parse(args.AsSpan(1));
+    }
+    catch (ArgumentException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        Console.Error.WriteLine("usage: " + BenchCommand.Usage);
+        return 2;
+    }
+
+    return bench.Run(Console.Out);
+}
+
 if (args.Length != 3 || args[1] != "--job" || args[0] is not ("train" or "evaluate"))
 {
-    Console.Error.WriteLine("usage: jiniac-trainer train --job JOB.json | jiniac-trainer evaluate --job EVAL.json");
+    Console.Error.WriteLine("usage: jiniac-trainer train --job JOB.json | jiniac-trainer evaluate --job EVAL.json | " + BenchCommand.Usage);
     return 2;
 }
 

@@ -60,7 +60,7 @@ public sealed class TrainCommand(TrainJob job, ILogger logger, TimeProvider time
         using var inputs = batch.narrow(1, 0, train.SeqLength);
         using var targets = batch.narrow(1, 1, train.SeqLength);
 
-        var parameters = Parameters(model);
+        var trainStep = new TrainStep(model, optimizer, train.GradClip);
         var faults = new FaultInjector(job.Faults, job.OutputDir, logger);
         var windowStart = time.GetTimestamp();
         long windowTokens = 0;
@@ -75,25 +75,8 @@ public sealed class TrainCommand(TrainJob job, ILogger logger, TimeProvider time
             }
             else
             {
-                using var scope = NewDisposeScope();
-                foreach (var p in model.Parameters)
-                {
-                    p.Tensor.grad?.zero_();
-                }
-
-                var loss = model.Loss(inputs, targets);
-                var scale = faults.LossScale(step);
-                if (scale != 1.0)
-                {
-                    // A bad batch: the loss (and so every gradient) jumps, or turns NaN and poisons the weights.
-                    loss = loss.mul(scale);
-                }
-
-                loss.backward();
-                var gradNorm = nn.utils.clip_grad_norm_(parameters, train.GradClip > 0 ? train.GradClip : double.MaxValue);
                 var lr = schedule.At(step);
-                optimizer.Update(lr);
-                lastLoss = loss.item<float>();
+                (lastLoss, var gradNorm) = trainStep.Run(inputs, targets, faults.LossScale(step), lr);
                 windowTokens += tokensPerStep;
                 if (step % train.LogInterval == 0 || step == totalSteps)
                 {
@@ -174,17 +157,6 @@ public sealed class TrainCommand(TrainJob job, ILogger logger, TimeProvider time
         return a.VocabSize == b.VocabSize && a.HiddenSize == b.HiddenSize && a.IntermediateSize == b.IntermediateSize
             && a.NumHiddenLayers == b.NumHiddenLayers && a.NumAttentionHeads == b.NumAttentionHeads
             && a.KeyValueHeads == b.KeyValueHeads && a.TieWordEmbeddings == b.TieWordEmbeddings;
-    }
-
-    private static TorchSharp.Modules.Parameter[] Parameters(LlamaForCausalLM model)
-    {
-        var result = new TorchSharp.Modules.Parameter[model.Parameters.Count];
-        for (var i = 0; i < result.Length; i++)
-        {
-            result[i] = model.Parameters[i].Tensor;
-        }
-
-        return result;
     }
 
     private string SaveCheckpoint(LlamaForCausalLM model, AdamW optimizer, long step, float loss, long totalSteps, string jobHash)
