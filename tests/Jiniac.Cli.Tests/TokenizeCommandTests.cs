@@ -11,22 +11,7 @@ public sealed class TokenizeCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static async Task<(int Code, string Out)> RunAsync(params string[] args)
-    {
-        var (previous, previousError) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(output);
-        try
-        {
-            return (await Cli.MainAsync(args), output.ToString());
-        }
-        finally
-        {
-            Console.SetOut(previous);
-            Console.SetError(previousError);
-        }
-    }
+    private static Task<(int Code, string Out)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     [Fact]
     public async Task Add_special_tokens_puts_the_templates_bos_before_each_document()
