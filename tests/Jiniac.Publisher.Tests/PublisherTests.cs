@@ -153,6 +153,8 @@ public sealed class PublisherTests : IAsyncLifetime
             Assert.Equal(expected.ToArray(), File.ReadAllBytes(Path.Combine(published.Folder, "tokenizer.json")));
         }
 
+        // The bytes transformers' save_pretrained would write (indent 2, trailing newline): what revision ids hash.
+        Assert.Equal("{\n  \"_from_model_config\": true,\n  \"bos_token_id\": 2,\n  \"eos_token_id\": 2\n}\n", File.ReadAllText(Path.Combine(published.Folder, "generation_config.json")));
         var generation = Json(Path.Combine(published.Folder, "generation_config.json"));
         Assert.Equal(2, generation.GetProperty("bos_token_id").GetInt32());
         Assert.Equal(2, generation.GetProperty("eos_token_id").GetInt32());
