@@ -105,7 +105,12 @@ public sealed class GatedPipelineTests : IDisposable
         Assert.Equal(2, types.Count(t => t == "StageGated"));
         Assert.Equal(2, types.Count(t => t == "GateApproved"));
         Assert.True(types.Count(t => t == "AlertRaised") >= 2);
-        Assert.Equal(2, File.ReadAllLines(Path.Combine(state, "hub", "e2e", "tiny", "revisions.jsonl")).Length);
+        // The Hub protocol's repo creation makes the initial commit; then one publish per approved stage.
+        var revisions = File.ReadAllLines(Path.Combine(state, "hub", "e2e", "tiny", "revisions.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("summary").GetString()!).ToList();
+        Assert.Equal(3, revisions.Count);
+        Assert.Equal("initial commit", revisions[0]);
+        Assert.StartsWith("Publish en step ", revisions[1], StringComparison.Ordinal);
+        Assert.StartsWith("Publish ja step ", revisions[2], StringComparison.Ordinal);
     }
 
     private async Task<JsonElement> WaitForStageAsync(Process host, string state, string stage, string status)
