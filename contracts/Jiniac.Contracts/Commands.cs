@@ -46,6 +46,8 @@ public sealed record TokenizeShard
     public required string TokenizerBlob { get; init; }
     public required string TokenizerHash { get; init; }
     public bool AppendEod { get; init; } = true;
+    /// <summary>Put the tokenizer's post-processor tokens (e.g. Llama's BOS) around each document; part of the output's content address.</summary>
+    public bool AddSpecialTokens { get; init; }
 }
 
 /// <summary>Start (or resume) training one stage. The launcher resumes from its latest complete checkpoint for this stage, if any.</summary>

@@ -17,7 +17,7 @@ internal sealed record ModelFacts(int VocabSize, int HiddenSize, int Layers, int
 
 /// <summary>
 /// README.md of a published revision: YAML front matter the Hub reads (language, license,
-/// library_name, tags, model-index with one result per held-out domain) and a body for people.
+/// library_name, tags, model-index with one result per held-out domain and per evaluated suite task) and a body for people.
 /// Nothing in it depends on the clock, so the same checkpoint always yields the same revision id.
 /// </summary>
 internal static class ModelCard
@@ -44,7 +44,8 @@ internal static class ModelCard
         card.Append("model-index:\n");
         card.Append("- name: ").Append(Quote(repo.ToString())).Append('\n');
         card.Append("  results:");
-        if (message.Evaluation.Count == 0)
+        var named = NamedResults(message);
+        if (message.Evaluation.Count == 0 && named.Count == 0)
         {
             card.Append(" []");
         }
@@ -66,6 +67,23 @@ internal static class ModelCard
             card.Append("    - type: bits_per_byte\n");
             card.Append("      name: Bits per byte\n");
             card.Append("      value: ").Append(YamlNumber(result.BitsPerByte)).Append('\n');
+        }
+
+        foreach (var (group, metrics) in named)
+        {
+            card.Append("  - task:\n");
+            card.Append("      type: text-generation\n");
+            card.Append("      name: ").Append(Quote($"Evaluation {group}")).Append('\n');
+            card.Append("    dataset:\n");
+            card.Append("      type: ").Append(Quote(group[(group.LastIndexOf('/') + 1)..])).Append('\n');
+            card.Append("      name: ").Append(Quote(group)).Append('\n');
+            card.Append("    metrics:\n");
+            foreach (var metric in metrics)
+            {
+                card.Append("    - type: ").Append(Quote(metric.Name[(metric.Name.LastIndexOf('/') + 1)..])).Append('\n');
+                card.Append("      name: ").Append(Quote(metric.Name)).Append('\n');
+                card.Append("      value: ").Append(YamlNumber(metric.Value)).Append('\n');
+            }
         }
 
         card.Append("---\n\n");
@@ -162,6 +180,38 @@ internal static class ModelCard
 
         card.Append("```\n");
         return card.ToString();
+    }
+
+    /// <summary>
+    /// The final evaluation's named metrics (SUITE/TASK/METRIC, SUITE/METRIC) as model-index results, one per
+    /// SUITE/TASK in first-seen order. The held-out domains' perplexity/D, bits_per_byte/D and loss/D are left out
+    /// where the domain has its own result above: the Hub would show them twice.
+    /// </summary>
+    private static List<(string Group, List<EvaluationMetric> Metrics)> NamedResults(PublishModel message)
+    {
+        var groups = new List<(string Group, List<EvaluationMetric> Metrics)>();
+        foreach (var metric in message.Metrics)
+        {
+            var slash = metric.Name.IndexOf('/', StringComparison.Ordinal);
+            if (slash > 0 && metric.Name[..slash] is "perplexity" or "bits_per_byte" or "loss"
+                && message.Evaluation.Any(e => string.Equals(e.Domain, metric.Name[(slash + 1)..], StringComparison.Ordinal)))
+            {
+                continue;
+            }
+
+            var last = metric.Name.LastIndexOf('/');
+            var group = last > 0 ? metric.Name[..last] : "metrics";
+            var at = groups.FindIndex(g => string.Equals(g.Group, group, StringComparison.Ordinal));
+            if (at < 0)
+            {
+                groups.Add((group, []));
+                at = groups.Count - 1;
+            }
+
+            groups[at].Metrics.Add(metric);
+        }
+
+        return groups;
     }
 
     private static int IndexOfStage(IReadOnlyList<CurriculumEntry> curriculum, string stage)

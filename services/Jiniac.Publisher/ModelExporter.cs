@@ -49,49 +49,20 @@ public sealed partial class ModelExporter(IOptions<PublisherOptions> options, IB
             tokenizer = buffer.ToArray();
         }
 
-        var eod = EndOfDocumentToken(tokenizer, model.EosTokenId, out var addedTokens);
         var temp = folder;
         Directory.CreateDirectory(temp);
+        try
+        {
+            HuggingFaceExport.WriteTokenizerFiles(temp, tokenizer, model.BosTokenId, model.EosTokenId, model.ContextLength, requireEosToken: true);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new PublishException(e.Message);
+        }
+
         var weights = WriteWeights(checkpoint, temp, configBytes, message.Target);
         model = model with { DType = weights.DType, Shards = weights.Shards, Parameters = weights.Parameters, TiedEmbeddings = weights.Tied };
         await File.WriteAllBytesAsync(Path.Combine(temp, "config.json"), weights.Config, cancellationToken);
-        await File.WriteAllBytesAsync(Path.Combine(temp, "tokenizer.json"), tokenizer, cancellationToken);
-        await WriteJsonAsync(Path.Combine(temp, "generation_config.json"), new JsonObject
-        {
-            ["_from_model_config"] = true,
-            ["bos_token_id"] = model.BosTokenId,
-            ["eos_token_id"] = model.EosTokenId,
-        }, cancellationToken);
-        var decoder = new JsonObject();
-        foreach (var token in addedTokens)
-        {
-            decoder[token.Id.ToString(CultureInfo.InvariantCulture)] = new JsonObject
-            {
-                ["content"] = token.Content,
-                ["lstrip"] = token.Lstrip,
-                ["normalized"] = token.Normalized,
-                ["rstrip"] = token.Rstrip,
-                ["single_word"] = token.SingleWord,
-                ["special"] = token.Special,
-            };
-        }
-
-        await WriteJsonAsync(Path.Combine(temp, "tokenizer_config.json"), new JsonObject
-        {
-            ["tokenizer_class"] = "PreTrainedTokenizerFast",
-            ["bos_token"] = eod,
-            ["eos_token"] = eod,
-            ["unk_token"] = eod,
-            ["model_max_length"] = model.ContextLength,
-            ["clean_up_tokenization_spaces"] = false,
-            ["added_tokens_decoder"] = decoder,
-        }, cancellationToken);
-        await WriteJsonAsync(Path.Combine(temp, "special_tokens_map.json"), new JsonObject
-        {
-            ["bos_token"] = eod,
-            ["eos_token"] = eod,
-            ["unk_token"] = eod,
-        }, cancellationToken);
         await File.WriteAllTextAsync(Path.Combine(temp, "README.md"), ModelCard.Render(message, repo, model), new UTF8Encoding(false), cancellationToken);
     }
 
@@ -107,31 +78,6 @@ public sealed partial class ModelExporter(IOptions<PublisherOptions> options, IB
 
         return new ModelFacts(Int("vocab_size"), Int("hidden_size"), Int("num_hidden_layers"), Int("num_attention_heads"),
             node["num_key_value_heads"]?.GetValue<int>() ?? Int("num_attention_heads"), Int("max_position_embeddings"), Int("bos_token_id"), Int("eos_token_id"));
-    }
-
-    /// <summary>The end-of-document token's text: the added token whose id is eos_token_id (the model's special tokens are the tokenizer's added tokens).</summary>
-    private static string EndOfDocumentToken(byte[] tokenizer, int eosId, out List<AddedToken> added)
-    {
-        TokenizerFile? parsed;
-        try
-        {
-            parsed = JsonSerializer.Deserialize<TokenizerFile>(tokenizer);
-        }
-        catch (JsonException e)
-        {
-            throw new PublishException($"tokenizer.json is not valid JSON: {e.Message}");
-        }
-
-        added = parsed?.AddedTokens is { } tokens ? [.. tokens] : [];
-        foreach (var token in added)
-        {
-            if (token.Id == eosId && !string.IsNullOrEmpty(token.Content))
-            {
-                return token.Content;
-            }
-        }
-
-        throw new PublishException($"tokenizer.json has no added token with id {eosId} (the model's eos_token_id)");
     }
 
     /// <summary>
@@ -352,27 +298,8 @@ public sealed partial class ModelExporter(IOptions<PublisherOptions> options, IB
         File.Copy(source, target);
     }
 
-    private static async Task WriteJsonAsync(string path, JsonObject content, CancellationToken cancellationToken) =>
-        await File.WriteAllTextAsync(path, content.ToJsonString(Indented) + "\n", new UTF8Encoding(false), cancellationToken);
-
     [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     private static partial int Link(string existing, string created);
-
-    private sealed record TokenizerFile
-    {
-        [JsonPropertyName("added_tokens")] public List<AddedToken>? AddedTokens { get; init; }
-    }
-
-    private sealed record AddedToken
-    {
-        [JsonPropertyName("id")] public int Id { get; init; }
-        [JsonPropertyName("content")] public string? Content { get; init; }
-        [JsonPropertyName("single_word")] public bool SingleWord { get; init; }
-        [JsonPropertyName("lstrip")] public bool Lstrip { get; init; }
-        [JsonPropertyName("rstrip")] public bool Rstrip { get; init; }
-        [JsonPropertyName("normalized")] public bool Normalized { get; init; }
-        [JsonPropertyName("special")] public bool Special { get; init; }
-    }
 }
 
 /// <summary>A failure whose message is the whole story (the reason PublishFailed carries).</summary>

@@ -20,22 +20,7 @@ public sealed class IngestCommandTests : IDisposable
 
     private static string Line(string text) => JsonSerializer.Serialize(new { text }) + "\n";
 
-    private static async Task<(int Code, string Out)> RunAsync(params string[] args)
-    {
-        var (previous, previousError) = (Console.Out, Console.Error);
-        using var output = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(output);
-        try
-        {
-            return (await Cli.MainAsync(args), output.ToString());
-        }
-        finally
-        {
-            Console.SetOut(previous);
-            Console.SetError(previousError);
-        }
-    }
+    private static Task<(int Code, string Out)> RunAsync(params string[] args) => CliRun.RunAsync(args);
 
     [Fact]
     public async Task Globs_and_a_config_give_shards_and_a_report_in_the_output_folder()

@@ -183,6 +183,48 @@ public sealed class HubProtocolTests : IAsyncLifetime
         Assert.All(files, f => Assert.True(_server.Store.HasObject("acme/tiny", f.Sha256, f.Size)));
     }
 
+    [Theory]
+    [InlineData(false, new[] { "3", "4", "5" })]
+    [InlineData(true, new[] { "3", "4", "5", "1", "2", "3", "4", "5" })] // the hub refuses the journal's ETags: every part once more
+    public async Task A_multipart_upload_that_died_part_way_resumes_sending_only_the_missing_parts(bool staleJournal, string[] expected)
+    {
+        var client = Client();
+        await client.CreateRepoAsync(Repo, false, CancellationToken.None);
+        var file = await FileAsync("w.safetensors", Random(150_000, 7)); // 5 parts of 32 KiB on this hub
+        var journal = Path.Combine(_temp.Path, "parts");
+        var options = new HubClientOptions { MaxAttempts = 2, PartJournal = journal };
+
+        // The connection drops for good on part 3: parts 1 and 2 are stored and journaled.
+        bool IsPart(HttpRequestMessage r, string part) => r.Method == HttpMethod.Put && r.RequestUri!.AbsolutePath.EndsWith($"/{file.Sha256}/{file.Size}/{part}", StringComparison.Ordinal);
+        var dying = new DyingHandler(r => IsPart(r, "3"));
+        var died = new HubClient(new HttpClient(dying), new HubConnection(_server.Endpoint, Token), options, new RecordingTimeProvider(), NullLogger.Instance);
+        await Assert.ThrowsAsync<HubException>(() => died.UploadLfsAsync(Repo, "main", [file], CancellationToken.None));
+        Assert.False(_server.Store.HasObject("acme/tiny", file.Sha256, file.Size));
+        var lines = File.ReadAllLines(Path.Combine(journal, file.Sha256 + ".parts.jsonl"));
+        Assert.Equal(2, lines.Length);
+        if (staleJournal)
+        {
+            File.WriteAllLines(Path.Combine(journal, file.Sha256 + ".parts.jsonl"), lines.Select(l => System.Text.RegularExpressions.Regex.Replace(l, "\"etag\":\"[^\"]*\"", "\"etag\":\"0000\"")));
+        }
+
+        var puts = new List<string>();
+        var counting = new DyingHandler(r =>
+        {
+            if (r.Method == HttpMethod.Put)
+            {
+                puts.Add(r.RequestUri!.AbsolutePath[(r.RequestUri.AbsolutePath.LastIndexOf('/') + 1)..]);
+            }
+
+            return false;
+        });
+        var resumed = new HubClient(new HttpClient(counting), new HubConnection(_server.Endpoint, Token), options, TimeProvider.System, NullLogger.Instance);
+        Assert.Equal(1, await resumed.UploadLfsAsync(Repo, "main", [file], CancellationToken.None));
+
+        Assert.Equal(expected, puts);
+        Assert.True(_server.Store.HasObject("acme/tiny", file.Sha256, file.Size));
+        Assert.False(File.Exists(Path.Combine(journal, file.Sha256 + ".parts.jsonl")));
+    }
+
     [Fact]
     public async Task A_repository_another_process_is_writing_is_waited_for_and_then_refused_with_503()
     {

@@ -153,6 +153,8 @@ public sealed class PublisherTests : IAsyncLifetime
             Assert.Equal(expected.ToArray(), File.ReadAllBytes(Path.Combine(published.Folder, "tokenizer.json")));
         }
 
+        // The bytes transformers' save_pretrained would write (indent 2, trailing newline): what revision ids hash.
+        Assert.Equal("{\n  \"_from_model_config\": true,\n  \"bos_token_id\": 2,\n  \"eos_token_id\": 2\n}\n", File.ReadAllText(Path.Combine(published.Folder, "generation_config.json")));
         var generation = Json(Path.Combine(published.Folder, "generation_config.json"));
         Assert.Equal(2, generation.GetProperty("bos_token_id").GetInt32());
         Assert.Equal(2, generation.GetProperty("eos_token_id").GetInt32());
@@ -222,6 +224,42 @@ public sealed class PublisherTests : IAsyncLifetime
         Assert.Contains("| en-web | 1,000 | 990 | 7 | 3 | 1,200,000 |", body);
         Assert.Contains("| ja-web | — | — | — | — | — |", body);
         Assert.Contains("Weights are float32 safetensors;", body);
+    }
+
+    [Fact]
+    public async Task The_model_index_carries_the_final_evaluations_named_metrics_per_suite_task()
+    {
+        var command = Command(40, Hub) with
+        {
+            Metrics =
+            [
+                new EvaluationMetric { Name = "perplexity/moby", Value = 22.197951281441636 },
+                new EvaluationMetric { Name = "loss/moby", Value = 3.1 },
+                new EvaluationMetric { Name = "jcqa/jcommonsenseqa/acc", Value = 0.41 },
+                new EvaluationMetric { Name = "harness/arc_easy/acc", Value = 0.5 },
+                new EvaluationMetric { Name = "jcqa/jcommonsenseqa/acc_norm", Value = 0.4375 },
+                new EvaluationMetric { Name = "jcqa/generation/repetition_rate", Value = 0.125 },
+            ],
+        };
+        var published = await PublishAsync<ModelPublished>(command);
+        var card = File.ReadAllText(Path.Combine(published.Folder, "README.md"));
+
+        var end = card.IndexOf("\n---\n", 4, StringComparison.Ordinal);
+        var front = new DeserializerBuilder().Build().Deserialize<Dictionary<string, object>>(card[4..end]);
+        var model = (Dictionary<object, object>)Assert.Single((List<object>)front["model-index"]);
+        var results = ((List<object>)model["results"]).Cast<Dictionary<object, object>>().ToList();
+        // moby and ja-law as before (moby's named perplexity and loss not repeated), then one result per suite task.
+        Assert.Equal(5, results.Count);
+        var datasets = results.Select(r => (Dictionary<object, object>)r["dataset"]).ToList();
+        Assert.Equal(["moby", "ja-law", "jcommonsenseqa", "arc_easy", "generation"], datasets.Select(d => (string)d["type"]));
+        Assert.Equal(["jcqa/jcommonsenseqa", "harness/arc_easy", "jcqa/generation"], datasets.Skip(2).Select(d => (string)d["name"]));
+        Assert.All(results, r => Assert.Equal("text-generation", ((Dictionary<object, object>)r["task"])["type"]));
+        var jcqa = ((List<object>)results[2]["metrics"]).Cast<Dictionary<object, object>>().ToList();
+        Assert.Equal([("acc", "jcqa/jcommonsenseqa/acc", 0.41), ("acc_norm", "jcqa/jcommonsenseqa/acc_norm", 0.4375)],
+            jcqa.Select(m => ((string)m["type"], (string)m["name"], double.Parse((string)m["value"], System.Globalization.CultureInfo.InvariantCulture))));
+        var repetition = (Dictionary<object, object>)Assert.Single((List<object>)results[4]["metrics"]);
+        Assert.Equal(("repetition_rate", "0.125"), ((string)repetition["type"], (string)repetition["value"]));
+        Assert.Equal(2, ((List<object>)results[0]["metrics"]).Count);
     }
 
     [Fact]

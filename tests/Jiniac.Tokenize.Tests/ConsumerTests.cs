@@ -143,6 +143,38 @@ public sealed class ConsumerTests
     }
 
     [Fact]
+    public async Task AddSpecialTokens_encodes_with_the_template_at_its_own_content_address()
+    {
+        // unigram-2000.json's TemplateProcessing puts <s> (id 1) first; </s> (id 2) is the end-of-document token.
+        await using var host = await TokenizeHost.StartAsync();
+        var path = TestFiles.Path("unigram-2000.json");
+        await host.SendAsync(new RegisterTokenizer { RunId = "r", Path = path });
+        var ready = await host.Events.WaitAsync<TokenizerReady>(e => e.RunId == "r");
+        var docs = TestFiles.Documents();
+        var (key, blob) = await host.PutShardAsync(docs);
+        var plain = new TokenizeShard { RunId = "r", Stage = "plain", ShardKey = key, ShardBlob = blob, TokenizerBlob = ready.TokenizerBlob, TokenizerHash = ready.TokenizerHash };
+
+        await host.SendAsync(plain);
+        var first = await host.Events.WaitAsync<ShardTokenized>(e => e.Stage == "plain");
+        await host.SendAsync(plain with { Stage = "special", AddSpecialTokens = true });
+        var special = await host.Events.WaitAsync<ShardTokenized>(e => e.Stage == "special");
+
+        Assert.Equal($"tokenized/{ready.TokenizerHash[..16]}/{key}", first.Prefix);
+        Assert.Equal($"tokenized/{ready.TokenizerHash[..16]}-special/{key}", special.Prefix);
+        Assert.False(special.Reused); // the plain encoding is not taken for the special one
+        Assert.Equal(first.Tokens + docs.Count, special.Tokens);
+        var tokenizer = BpeTokenizer.FromFile(path);
+        var bin = await host.Blobs.GetLocalPathAsync(special.Prefix + ".bin", CancellationToken.None);
+        using var dataset = IndexedDataset.Open(bin[..^4]);
+        for (var i = 0; i < docs.Count; i++)
+        {
+            int[] expected = [.. tokenizer.Encode(docs[i], addSpecialTokens: true), ready.EodTokenId];
+            Assert.Equal(1, expected[0]);
+            Assert.Equal(expected, dataset.GetSequence(i));
+        }
+    }
+
+    [Fact]
     public async Task TokenizeShard_names_the_bad_line_of_a_shard()
     {
         await using var host = await TokenizeHost.StartAsync();

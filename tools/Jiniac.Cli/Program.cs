@@ -21,7 +21,7 @@ namespace Jiniac.Cli
                   Release a stage held by a failed gate (status Gated).
               jiniac cancel RUN [--reason TEXT] [--state-dir DIR]
               jiniac tokenize --tokenizer FILE --input PATH... --output-prefix PREFIX
-                              [--workers N] [--json-key text] [--append-eod]
+                              [--workers N] [--json-key text] [--append-eod] [--add-special-tokens]
               jiniac hub serve [--dir DIR] [--port N] [--token-file FILE] [--state-dir DIR]
                   Serve a hub folder (default: the state dir's hub/) on loopback with the Hub's API.
               jiniac ingest --source FILE_OR_GLOB... [--config source.yaml] --output DIR
@@ -63,7 +63,7 @@ namespace Jiniac.Cli
                     "replay" => await OperatorCommands.ReplayAsync(new CliArgs(rest, new HashSet<string>())),
                     "cancel" => await OperatorCommands.CancelAsync(new CliArgs(rest, new HashSet<string>())),
                     "approve" => await OperatorCommands.ApproveAsync(new CliArgs(rest, new HashSet<string>())),
-                    "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "append-eod" })),
+                    "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "append-eod", "add-special-tokens" })),
                     "hub" => await HubCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
                     "ingest" => await IngestCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
                     _ => throw new CliException($"unknown command '{args[0]}'\n\n{Usage}"),

@@ -14,10 +14,11 @@ internal static class TokenizeCommand
         var workers = args.GetInt("workers") ?? Environment.ProcessorCount;
         var key = args.Get("json-key") ?? "text";
         var appendEod = args.Flag("append-eod");
+        var addSpecialTokens = args.Flag("add-special-tokens");
         args.RejectUnknown();
         if (tokenizer is null || inputs.Count == 0 || prefix is null || args.Positionals.Count > 0)
         {
-            throw new CliException("usage: jiniac tokenize --tokenizer FILE --input PATH... --output-prefix PREFIX [--workers N] [--json-key text] [--append-eod]");
+            throw new CliException("usage: jiniac tokenize --tokenizer FILE --input PATH... --output-prefix PREFIX [--workers N] [--json-key text] [--append-eod] [--add-special-tokens]");
         }
 
         if (workers < 1)
@@ -45,6 +46,7 @@ internal static class TokenizeCommand
                 Workers = workers,
                 JsonKey = key,
                 AppendEod = appendEod,
+                AddSpecialTokens = addSpecialTokens,
             }, progress, cancel.Token);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or ArgumentException or FormatException)

@@ -167,8 +167,20 @@ public static partial class PipelineLoader
             }
 
             var train = trainSection is null ? null : ReadTokenizerTraining(trainSection);
+            var addSpecialTokens = ReadAddSpecialTokens(section, path);
             section.Finish();
-            return new TokenizerSpec { Path = resolved, Train = train };
+            return new TokenizerSpec { Path = resolved, Train = train, AddSpecialTokens = addSpecialTokens };
+        }
+
+        /// <summary>tokenizer.add_special_tokens: only a tokenizer.json has a post-processor to take them from; on a
+        /// .model or .tiktoken file the key would silently do nothing, so it is refused.</summary>
+        private static bool ReadAddSpecialTokens(YamlSection section, string? path)
+        {
+            var add = section.Bool("add_special_tokens", false);
+            section.Check("add_special_tokens",
+                !add || path is null || !(path.EndsWith(".model", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".tiktoken", StringComparison.OrdinalIgnoreCase)),
+                "a SentencePiece .model or .tiktoken file has no post-processor to add special tokens from; use a tokenizer.json with one (e.g. TemplateProcessing)");
+            return add;
         }
 
         private static TokenizerTrainingSpec ReadTokenizerTraining(YamlSection section)

@@ -22,6 +22,8 @@ public sealed record TokenizerSpec
 {
     public string? Path { get; init; }
     public TokenizerTrainingSpec? Train { get; init; }
+    /// <summary>tokenizer.add_special_tokens: the post-processor's tokens (e.g. Llama's BOS) around each document.</summary>
+    public bool AddSpecialTokens { get; init; }
 }
 
 public sealed record TokenizerTrainingSpec

@@ -37,29 +37,49 @@ public static class HuggingFaceExport
         }
 
         File.Copy(configPath, Path.Combine(destination, "config.json"));
+        WriteTokenizerFiles(destination, tokenizerJson, config.BosTokenId, config.EosTokenId, config.MaxPositionEmbeddings, requireEosToken: false);
+    }
+
+    /// <summary>
+    /// tokenizer.json as given, and the files transformers reads beside it: tokenizer_config.json (PreTrainedTokenizerFast,
+    /// the end-of-text token as bos/eos/unk, added_tokens_decoder), special_tokens_map.json and generation_config.json.
+    /// The one writer of these for the evaluator's harness folder and the publisher's revision. Returns the end-of-text token.
+    /// </summary>
+    /// <param name="requireEosToken">true: the added token with id <paramref name="eosTokenId"/> must exist (a published model
+    /// must name its eos); false: the first special added token stands in for it.</param>
+    /// <exception cref="InvalidDataException">tokenizer.json is not JSON, or the required eos token is missing.</exception>
+    public static string? WriteTokenizerFiles(string destination, ReadOnlySpan<byte> tokenizerJson, int? bosTokenId, int? eosTokenId, int modelMaxLength, bool requireEosToken)
+    {
+        var (exact, fallback, decoder) = AddedTokens(tokenizerJson, eosTokenId);
+        if (requireEosToken && exact is null)
+        {
+            throw new InvalidDataException($"tokenizer.json has no added token with id {eosTokenId} (the model's eos_token_id)");
+        }
+
+        var eos = exact ?? fallback;
         File.WriteAllBytes(Path.Combine(destination, "tokenizer.json"), tokenizerJson.ToArray());
-        var (eos, decoder) = AddedTokens(tokenizerJson, config.EosTokenId);
+        Write(destination, "generation_config.json", new JsonObject
+        {
+            ["_from_model_config"] = true,
+            ["bos_token_id"] = bosTokenId,
+            ["eos_token_id"] = eosTokenId,
+        });
         Write(destination, "tokenizer_config.json", new JsonObject
         {
             ["tokenizer_class"] = "PreTrainedTokenizerFast",
             ["bos_token"] = eos,
             ["eos_token"] = eos,
             ["unk_token"] = eos,
-            ["model_max_length"] = config.MaxPositionEmbeddings,
+            ["model_max_length"] = modelMaxLength,
             ["clean_up_tokenization_spaces"] = false,
             ["added_tokens_decoder"] = decoder,
         });
         Write(destination, "special_tokens_map.json", new JsonObject { ["bos_token"] = eos, ["eos_token"] = eos, ["unk_token"] = eos });
-        Write(destination, "generation_config.json", new JsonObject
-        {
-            ["_from_model_config"] = true,
-            ["bos_token_id"] = config.BosTokenId,
-            ["eos_token_id"] = config.EosTokenId,
-        });
+        return eos;
     }
 
-    /// <summary>The end-of-text token (the added token with the model's eos id, else the first special one) and added_tokens_decoder.</summary>
-    private static (string? Eos, JsonObject Decoder) AddedTokens(ReadOnlySpan<byte> tokenizerJson, int? eosId)
+    /// <summary>The added token with the model's eos id (non-empty), the first special one, and added_tokens_decoder.</summary>
+    private static (string? Eos, string? FirstSpecial, JsonObject Decoder) AddedTokens(ReadOnlySpan<byte> tokenizerJson, int? eosId)
     {
         JsonNode? root;
         try
@@ -85,7 +105,7 @@ public static class HuggingFaceExport
                     continue;
                 }
 
-                eos ??= id == eosId ? content : null;
+                eos ??= id == eosId && content.Length > 0 ? content : null;
                 firstSpecial ??= special ? content : null;
                 decoder[id.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new JsonObject
                 {
@@ -99,9 +119,10 @@ public static class HuggingFaceExport
             }
         }
 
-        return (eos ?? firstSpecial, decoder);
+        return (eos, firstSpecial, decoder);
     }
 
+    // Ending in a newline, as transformers' save_pretrained writes them.
     private static void Write(string folder, string name, JsonObject value) =>
-        File.WriteAllText(Path.Combine(folder, name), value.ToJsonString(Indented));
+        File.WriteAllText(Path.Combine(folder, name), value.ToJsonString(Indented) + "\n");
 }

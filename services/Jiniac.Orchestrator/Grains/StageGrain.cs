@@ -748,6 +748,7 @@ public sealed partial class StageGrain(
             ShardBlob = shard.Blob,
             TokenizerBlob = tokenizer.Blob,
             TokenizerHash = tokenizer.Hash,
+            AddSpecialTokens = Context.AddSpecialTokens,
         }, default);
     }
 

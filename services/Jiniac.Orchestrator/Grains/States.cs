@@ -65,6 +65,8 @@ public sealed record StageContext
     public TokenizerInfo? Tokenizer { get; init; }
     /// <summary>The stage before this one (gates compare against its final evaluation); null for the first.</summary>
     public string? PreviousStage { get; init; }
+    /// <summary>tokenizer.add_special_tokens, passed on in each TokenizeShard.</summary>
+    public bool AddSpecialTokens { get; init; }
 }
 
 public sealed record SubmitResult(string RunId, bool Created, string? Error);

@@ -22,6 +22,12 @@ public sealed class HubClientOptions
     public int MaxAttempts { get; init; } = 6;
     public TimeSpan FirstRetryDelay { get; init; } = TimeSpan.FromSeconds(1);
     public TimeSpan MaxRetryDelay { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// A folder for the resume journal of multipart uploads (the ETag of each part stored); null = none. The Hub's
+    /// protocol gives a client no way to ask which parts it holds, so a resumed upload sends only the parts this
+    /// journal lacks, under the same completion URL (the same multipart upload) and chunk size.
+    /// </summary>
+    public string? PartJournal { get; init; }
 }
 
 /// <summary>A file to upload: its path in the repository and its bytes on disk.</summary>
@@ -260,6 +266,26 @@ public sealed partial class HubClient(HttpClient http, HubConnection connection,
             throw new HubException($"the hub offered {parts.Count} parts of {chunkSize} bytes for {file.PathInRepo} ({file.Size} bytes)", null);
         }
 
+        var journal = options.PartJournal is null ? null : new PartJournal(options.PartJournal, file.Sha256, completion, chunkSize);
+        var stored = journal?.Read() ?? [];
+        try
+        {
+            await UploadPartsAsync(file, completion, chunkSize, parts, stored, journal, cancellationToken);
+        }
+        catch (HubException e) when (stored.Count > 0 && e.Status == HttpStatusCode.BadRequest)
+        {
+            // The hub refused the journal's ETags (it dropped the upload's parts): forget them and send every part once more.
+            Log.PartJournalRefused(logger, file.PathInRepo, stored.Count, e.Message);
+            journal!.Delete();
+            await UploadPartsAsync(file, completion, chunkSize, parts, new Dictionary<int, string>(), journal, cancellationToken);
+        }
+
+        journal?.Delete();
+    }
+
+    private async Task UploadPartsAsync(UploadFile file, string completion, long chunkSize, List<(int Number, string Url)> parts,
+        IReadOnlyDictionary<int, string> stored, PartJournal? journal, CancellationToken cancellationToken)
+    {
         var etags = new JsonArray();
         var buffer = ArrayPool<byte>.Shared.Rent((int)chunkSize);
         try
@@ -267,12 +293,17 @@ public sealed partial class HubClient(HttpClient http, HubConnection connection,
             await using var source = new FileStream(file.LocalPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
             foreach (var (number, url) in parts)
             {
-                var offset = (number - 1) * chunkSize;
-                var length = (int)Math.Min(chunkSize, file.Size - offset);
-                source.Position = offset;
-                await source.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
-                var (_, _, headers) = await SendWithHeadersAsync(() => Storage(HttpMethod.Put, url, null, new ReadOnlyMemoryContent(buffer.AsMemory(0, length))), cancellationToken);
-                var etag = headers.ETag?.ToString() ?? throw new HubException($"part {number} of {file.PathInRepo} was stored without an ETag", null);
+                if (!stored.TryGetValue(number, out var etag))
+                {
+                    var offset = (number - 1) * chunkSize;
+                    var length = (int)Math.Min(chunkSize, file.Size - offset);
+                    source.Position = offset;
+                    await source.ReadExactlyAsync(buffer.AsMemory(0, length), cancellationToken);
+                    var (_, _, headers) = await SendWithHeadersAsync(() => Storage(HttpMethod.Put, url, null, new ReadOnlyMemoryContent(buffer.AsMemory(0, length))), cancellationToken);
+                    etag = headers.ETag?.ToString() ?? throw new HubException($"part {number} of {file.PathInRepo} was stored without an ETag", null);
+                    journal?.Append(number, etag);
+                }
+
                 etags.Add(new JsonObject { ["partNumber"] = number, ["etag"] = etag });
             }
         }
@@ -456,5 +487,58 @@ public sealed partial class HubClient(HttpClient http, HubConnection connection,
 
         [LoggerMessage(21, LogLevel.Debug, "LFS object of {Path} ({Oid}) is already on the hub")]
         public static partial void LfsSkipped(ILogger logger, string path, string oid);
+
+        [LoggerMessage(22, LogLevel.Warning, "the hub refused the {Parts} journaled parts of {Path} ({Reason}); sending every part again")]
+        public static partial void PartJournalRefused(ILogger logger, string path, int parts, string reason);
     }
+}
+
+/// <summary>
+/// The parts of one multipart upload already stored, as JSON lines <c>{"upload","chunk","part","etag"}</c> in
+/// <c>{folder}/{oid}.parts.jsonl</c>. The upload is named by a hash of its completion URL (a capability, not written
+/// down), so parts of another upload of the same object are never taken for this one's. A line torn by a crash is skipped.
+/// </summary>
+internal sealed class PartJournal(string folder, string oid, string completion, long chunkSize)
+{
+    private readonly string _path = Path.Combine(folder, oid + ".parts.jsonl");
+    private readonly string _upload = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(completion)));
+
+    public Dictionary<int, string> Read()
+    {
+        var parts = new Dictionary<int, string>();
+        if (!File.Exists(_path))
+        {
+            return parts;
+        }
+
+        foreach (var line in File.ReadLines(_path))
+        {
+            try
+            {
+                var entry = JsonNode.Parse(line);
+                if (entry?["upload"]?.GetValue<string>() == _upload && entry["chunk"]?.GetValue<long>() == chunkSize
+                    && entry["part"]?.GetValue<int>() is { } part && entry["etag"]?.GetValue<string>() is { } etag)
+                {
+                    parts[part] = etag;
+                }
+            }
+            catch (JsonException)
+            {
+                // The last line of a journal whose writer died mid-line.
+            }
+        }
+
+        return parts;
+    }
+
+    public void Append(int part, string etag)
+    {
+        Directory.CreateDirectory(folder);
+        var line = new JsonObject { ["upload"] = _upload, ["chunk"] = chunkSize, ["part"] = part, ["etag"] = etag }.ToJsonString() + "\n";
+        using var stream = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        stream.Write(Encoding.UTF8.GetBytes(line));
+        stream.Flush(flushToDisk: true);
+    }
+
+    public void Delete() => File.Delete(_path);
 }

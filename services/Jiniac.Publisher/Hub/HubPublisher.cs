@@ -38,6 +38,8 @@ public sealed class HubPublisher(
             MaxAttempts = options.Value.HubMaxAttempts,
             FirstRetryDelay = options.Value.HubFirstRetryDelay,
             MaxRetryDelay = options.Value.HubMaxRetryDelay,
+            // Outside the repo's folder, which holds only finished revisions; kept across restarts so a publish resumes.
+            PartJournal = Path.Combine(paths.Root, "publish", ".lfs-parts", repo.Owner, repo.Name),
         }, time, logger);
 
         var staging = Path.Combine(paths.Root, "publish", repo.Owner, repo.Name, $".export-{Guid.NewGuid():N}");

@@ -11,8 +11,9 @@ namespace Jiniac.Tokenize.Consumers;
 
 /// <summary>
 /// Encodes one shard into a Megatron indexed dataset at the content address
-/// <c>tokenized/&lt;TokenizerHash[..16]&gt;/&lt;ShardKey&gt;</c> (+ .bin / .idx): the same shard and tokenizer always
-/// land at the same key, so work already done is reported (Reused) instead of redone. The .bin is stored before
+/// <c>tokenized/&lt;TokenizerHash[..16]&gt;/&lt;ShardKey&gt;</c> (+ .bin / .idx; <c>&lt;TokenizerHash[..16]&gt;-special</c> when
+/// <see cref="TokenizeShard.AddSpecialTokens"/> is on, so the two encodings never share a blob): the same shard, tokenizer and
+/// encoding always land at the same key, so work already done is reported (Reused) instead of redone. The .bin is stored before
 /// the .idx, so an existing .idx means a complete dataset.
 /// </summary>
 public sealed class TokenizeShardConsumer(
@@ -22,8 +23,8 @@ public sealed class TokenizeShardConsumer(
     IOptions<TokenizeOptions> options,
     ILogger<TokenizeShardConsumer> logger) : IConsumer<TokenizeShard>
 {
-    public static string PrefixOf(string tokenizerHash, string shardKey) =>
-        BlobKey.Combine("tokenized", tokenizerHash[..16], shardKey);
+    public static string PrefixOf(string tokenizerHash, string shardKey, bool addSpecialTokens = false) =>
+        BlobKey.Combine("tokenized", addSpecialTokens ? tokenizerHash[..16] + "-special" : tokenizerHash[..16], shardKey);
 
     public async Task Consume(ConsumeContext<TokenizeShard> context)
     {
@@ -37,7 +38,7 @@ public sealed class TokenizeShardConsumer(
                 throw new ArgumentException($"shard key '{command.ShardKey}' or tokenizer hash '{command.TokenizerHash}' is not usable in a blob key");
             }
 
-            prefix = PrefixOf(command.TokenizerHash.ToLowerInvariant(), command.ShardKey);
+            prefix = PrefixOf(command.TokenizerHash.ToLowerInvariant(), command.ShardKey, command.AddSpecialTokens);
             if (await blobs.ExistsAsync(prefix + ".idx", ct))
             {
                 (long Documents, long Tokens) counts;
@@ -78,7 +79,7 @@ public sealed class TokenizeShardConsumer(
             {
                 await using (var input = await blobs.OpenReadAsync(command.ShardBlob, ct))
                 {
-                    await new DocumentEncoder(tokenizer, o.Workers, o.BatchBytes).EncodeAsync(input, command.ShardBlob, "text", eod, writer, counts, null, ct);
+                    await new DocumentEncoder(tokenizer, o.Workers, o.BatchBytes, command.AddSpecialTokens).EncodeAsync(input, command.ShardBlob, "text", eod, writer, counts, null, ct);
                 }
 
                 writer.Complete();
