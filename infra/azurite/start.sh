@@ -37,7 +37,7 @@ mkdir -p "$location"
 location=$(cd "$location" && pwd)
 pidfile=$location/azurite.pid
 url="http://127.0.0.1:$port/devstoreaccount1?comp=list"
-connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEz1Y6Tyq58jZw0eNOS2q5yRhh9xVFzE0V1BZCRL8mHT6xa6HjaRtwz7Vw4q6O4Q==;BlobEndpoint=http://127.0.0.1:$port/devstoreaccount1;"
+connection="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;BlobEndpoint=http://127.0.0.1:$port/devstoreaccount1;"
 
 # An unauthenticated listing answers 403: the server is up and speaks the blob API. Probed with node,
 # which Azurite needs anyway (a clean Debian 12 has no curl).
