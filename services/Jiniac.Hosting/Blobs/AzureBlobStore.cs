@@ -25,12 +25,15 @@ public sealed class AzureBlobStore : IBlobStore
     private readonly BlobContainerClient _container;
     private readonly string _cacheRoot;
     private readonly int _blockSize;
+    private readonly int? _listPageSize;
     private bool _containerReady;
 
     /// <param name="cacheRoot">Where <see cref="GetLocalPathAsync"/> downloads blobs for tools that need a path.</param>
-    public AzureBlobStore(BlobContainerClient container, string cacheRoot, int blockSize = DefaultBlockSize)
+    /// <param name="listPageSize">Keys per listing request (the service's default, 5000, when null).</param>
+    public AzureBlobStore(BlobContainerClient container, string cacheRoot, int blockSize = DefaultBlockSize, int? listPageSize = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        _listPageSize = listPageSize;
         _container = container;
         _cacheRoot = Path.GetFullPath(cacheRoot);
         _blockSize = blockSize;
@@ -207,7 +210,7 @@ public sealed class AzureBlobStore : IBlobStore
     public async IAsyncEnumerable<string> ListAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         BlobKey.ValidatePrefix(prefix);
-        var pages = _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix.Length == 0 ? null : prefix, cancellationToken).AsPages().GetAsyncEnumerator(cancellationToken);
+        var pages = _container.GetBlobsAsync(BlobTraits.None, BlobStates.None, prefix.Length == 0 ? null : prefix, cancellationToken).AsPages(pageSizeHint: _listPageSize).GetAsyncEnumerator(cancellationToken);
         try
         {
             while (true)
