@@ -1,4 +1,5 @@
 using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Jiniac.Hosting.Blobs;
 
@@ -56,6 +57,23 @@ public sealed class AzureBlobStoreTests : BlobStoreContract
         var blocks = (await _container.GetBlockBlobClient("ds/blocks.bin").GetBlockListAsync(cancellationToken: Ct)).Value;
         Assert.Equal([64 << 10, 64 << 10, 64 << 10, 5], blocks.CommittedBlocks.Select(b => b.SizeLong));
         Assert.Equal(bytes, await ReadAll("ds/blocks.bin"));
+    }
+
+    [Fact]
+    public async Task A_source_that_fails_after_staged_blocks_commits_nothing()
+    {
+        await Put("ds/blocks.bin", "version 1");
+        var source = new GatedStream(RandomBytes((64 << 10) * 3 + 10, seed: 4), [], Task.CompletedTask, new IOException("the source broke"));
+
+        var e = await Assert.ThrowsAsync<IOException>(() => _store.PutAsync("ds/blocks.bin", source, Ct));
+
+        Assert.Equal("the source broke", e.Message);
+        Assert.Equal("version 1", System.Text.Encoding.UTF8.GetString(await ReadAll("ds/blocks.bin")));
+        // Version 1 went up in one Put Blob, so it has no committed blocks; a commit of the staged ones would show.
+        // (How many staged blocks remain uncommitted depends on how far the cancelled stages got.)
+        var blocks = (await _container.GetBlockBlobClient("ds/blocks.bin").GetBlockListAsync(BlockListTypes.All, cancellationToken: Ct)).Value;
+        Assert.Empty(blocks.CommittedBlocks);
+        Assert.Equal(9, await _store.GetLengthAsync("ds/blocks.bin", Ct));
     }
 
     [Fact]

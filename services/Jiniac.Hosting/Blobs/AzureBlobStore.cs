@@ -63,8 +63,10 @@ public sealed class AzureBlobStore : IBlobStore
                 return;
             }
 
-            await PutBlocksAsync(key, blob, content, first, length, cancellationToken);
+            // The first buffer now belongs to the block staging, which returns it to the pool.
+            var owned = first;
             first = null;
+            await PutBlocksAsync(key, blob, content, owned, length, cancellationToken);
         }
         finally
         {
