@@ -17,7 +17,7 @@ public static class HostingExtensions
         services.AddOptions<JiniacOptions>().BindConfiguration(JiniacOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<StatePaths>();
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton<IBlobStore>(sp => new FolderBlobStore(sp.GetRequiredService<StatePaths>().Blobs));
+        services.AddJiniacBlobStore();
         services.AddSingleton<ICommandSender, CommandSender>();
         BusRegistry(services);
         return builder;

@@ -128,20 +128,7 @@ public sealed class HostingTests : IDisposable
         Assert.Contains("StateDir", e.Message);
     }
 
-    private HostApplicationBuilder Builder(params (string Key, string Value)[] settings)
-    {
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Services.AddLogging();
-        var values = new Dictionary<string, string?> { ["Jiniac:StateDir"] = _folder.PathOf("state") };
-        foreach (var (key, value) in settings)
-        {
-            values[key] = value;
-        }
-
-        builder.Configuration.AddInMemoryCollection(values);
-        builder.AddJiniacDefaults();
-        return builder;
-    }
+    private HostApplicationBuilder Builder(params (string Key, string Value)[] settings) => TestHosts.JiniacBuilder(_folder, settings);
 }
 
 /// <summary>The first message of a type a probe consumer saw.</summary>

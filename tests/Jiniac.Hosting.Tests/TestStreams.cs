@@ -69,7 +69,7 @@ internal sealed class GatedStream(byte[] first, byte[] rest, Task gate, Exceptio
 }
 
 /// <summary>A scratch folder for one test, deleted afterwards.</summary>
-internal sealed class TempFolder : IDisposable
+public sealed class TempFolder : IDisposable
 {
     public string Root { get; } = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "jiniac-hosting-tests", Guid.NewGuid().ToString("N"))).FullName;
 

@@ -4,6 +4,8 @@ return args.Length > 0 && args[0] == "tokenize"
     ? TokenizeBench.Run(args.AsSpan(1), Console.Out, Console.Error)
     : args.Length > 0 && args[0] == "hub"
         ? await HubUploadBench.RunAsync(args.AsMemory(1), Console.Out, Console.Error)
+    : args.Length > 0 && args[0] == "blobs"
+        ? await BlobStoreBench.RunAsync(args.AsMemory(1), Console.Out, Console.Error)
     : args.Length > 0 && args[0] == "ingest"
         ? IngestBench.Run(args.AsSpan(1), Console.Out, Console.Error)
         : Usage(Console.Error);
@@ -14,6 +16,7 @@ static int Usage(TextWriter error)
     error.WriteLine("                             [--split paragraphs|lines] [--ids-out FILE] [--modes cold,cleared,nocache,warm]");
     error.WriteLine("                             [--impl jiniac|file|mlnet-o200k]");
     error.WriteLine("       jiniac-bench hub [--size-mb 256] [--chunk-mb 16] [--dir DIR]");
+    error.WriteLine("       jiniac-bench blobs --connection CONNECTION_STRING [--size-mb 256] [--dir DIR]");
     error.WriteLine("       jiniac-bench ingest --from FILE_OR_DIR... [--mb 100] [--repeats 3] [--no-minhash]");
     return 2;
 }

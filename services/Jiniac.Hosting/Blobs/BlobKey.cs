@@ -21,5 +21,29 @@ public static class BlobKey
         return key;
     }
 
+    /// <summary>
+    /// Checks a listing prefix: its folder part (up to the last '/') must be a valid key, so "../" cannot
+    /// reach outside a folder store and every store refuses the same prefixes; the last part is free text.
+    /// </summary>
+    public static string ValidatePrefix(string prefix)
+    {
+        ArgumentNullException.ThrowIfNull(prefix);
+        var slash = prefix.LastIndexOf('/');
+        if (slash >= 0)
+        {
+            var folder = prefix[..slash];
+            try
+            {
+                Validate(folder);
+            }
+            catch (ArgumentException)
+            {
+                throw new ArgumentException($"blob prefix folder '{folder}' is not valid", nameof(prefix));
+            }
+        }
+
+        return prefix;
+    }
+
     public static string Combine(params string[] parts) => Validate(string.Join('/', parts));
 }

@@ -95,7 +95,9 @@ public sealed class FolderBlobStore : IBlobStore
     {
         // A prefix is matched on whole keys, like blob listings: "a/b" lists "a/b/c" and "a/bc".
         var slash = prefix.LastIndexOf('/');
-        var dir = slash < 0 ? _root : Path.Combine(_root, ValidPrefixFolder(prefix[..slash]));
+        // The folder part becomes a path, so it is checked like a key: "../" must not list outside the root.
+        BlobKey.ValidatePrefix(prefix);
+        var dir = slash < 0 ? _root : Path.Combine(_root, prefix[..slash].Replace('/', Path.DirectorySeparatorChar));
         if (!Directory.Exists(dir))
         {
             yield break;
@@ -138,19 +140,6 @@ public sealed class FolderBlobStore : IBlobStore
     {
         var path = PathOf(key);
         return File.Exists(path) ? Task.FromResult(path) : throw new BlobNotFoundException(key);
-    }
-
-    /// <summary>The folder part of a prefix becomes a path, so it is a key like any other: "../" must not list outside the root.</summary>
-    private static string ValidPrefixFolder(string folder)
-    {
-        try
-        {
-            return BlobKey.Validate(folder).Replace('/', Path.DirectorySeparatorChar);
-        }
-        catch (ArgumentException)
-        {
-            throw new ArgumentException($"blob prefix folder '{folder}' is not valid", "prefix");
-        }
     }
 
     private string PathOf(string key) => Path.Combine(_root, BlobKey.Validate(key).Replace('/', Path.DirectorySeparatorChar));
