@@ -142,8 +142,8 @@ public sealed class HubPublisher(
         return new Target(new HubConnection(uri, await TokenAsync(spec.TokenFile ?? options.Value.TokenFile, cancellationToken)), null);
     }
 
-    /// <summary>token_file, else $HF_TOKEN; the token is read at publish time and kept only in the request header.</summary>
-    private static async Task<string?> TokenAsync(string? tokenFile, CancellationToken cancellationToken)
+    /// <summary>token_file (pipeline, then Publisher:TokenFile), else the Dapr secret store (Publisher:TokenSecretStore/TokenSecretKey), else $HF_TOKEN; the token is read at publish time and kept only in the request header.</summary>
+    private async Task<string?> TokenAsync(string? tokenFile, CancellationToken cancellationToken)
     {
         if (tokenFile is not null)
         {
@@ -154,6 +154,11 @@ public sealed class HubPublisher(
 
             var token = (await File.ReadAllTextAsync(tokenFile, cancellationToken)).Trim();
             return token.Length > 0 ? token : throw new PublishException($"token file '{tokenFile}' is empty");
+        }
+
+        if (options.Value.TokenSecretStore is not null)
+        {
+            return await DaprTokenSecret.ReadAsync(options.Value, cancellationToken);
         }
 
         return Environment.GetEnvironmentVariable("HF_TOKEN") is { Length: > 0 } fromEnv ? fromEnv.Trim() : null;
