@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
 using Jiniac.Tests.Infrastructure;
 using Microsoft.Extensions.Logging;
 
@@ -16,7 +17,7 @@ public sealed partial class PublisherTests
     private const string DaprKey = "hf-token";
 
     /// <summary>A publisher host whose hub token comes from the Dapr sidecar at <paramref name="sidecar"/>.</summary>
-    private async Task<ServiceHost> DaprHostAsync(Uri hub, Uri sidecar, string store, string key, string? timeout = null)
+    private async Task<ServiceHost> DaprHostAsync(Uri hub, Uri sidecar, string? store, string? key, string? timeout = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -75,6 +76,29 @@ public sealed partial class PublisherTests
         Assert.DoesNotContain(_logs.Lines, l => l.Contains(secret, StringComparison.Ordinal));
         Assert.DoesNotContain(host.Events.All, e => JsonSerializer.Serialize(e, e.GetType()).Contains(secret, StringComparison.Ordinal));
         Assert.Contains(_logs.Lines, l => l.Contains("Committed jiniac/tiny-llama", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_pipeline_token_secret_comes_before_the_hosts_secret_store()
+    {
+        const string secret = "hf_dapr_pipeline_secret_do_not_leak_1414";
+        await using var sidecar = await DaprSidecar.StartAsync();
+        sidecar.Stores["pipeline-store"] = new Dictionary<string, string> { ["hub/token"] = secret };
+        await using var remote = await TestHubs.StartAsync(Path.Combine(_temp.Path, "remote"), secret, 16 * 1024);
+        // The host's own source (Publisher:TokenSecretStore) names a key that does not exist: used, it would fail the publish.
+        await using var host = await DaprHostAsync(remote.Endpoint, sidecar.Endpoint, DaprStore, "not-this-one");
+        var command = Command(40, hub: null);
+
+        var published = await PublishAsync<ModelPublished>(host, command with
+        {
+            Target = command.Target with { TokenSecret = new DaprSecretSpec { Store = "pipeline-store", Key = "hub/token" } },
+        });
+
+        Assert.Equal(published.Revision, remote.Store.Resolve("jiniac/tiny-llama", "main"));
+        Assert.Equal([("pipeline-store", "hub/token")], sidecar.Requests);
+        Assert.DoesNotContain(_logs.Lines, l => l.Contains(secret, StringComparison.Ordinal));
+        Assert.DoesNotContain(host.Events.All, e => JsonSerializer.Serialize(e, e.GetType()).Contains(secret, StringComparison.Ordinal));
+        Assert.DoesNotContain(Directory.EnumerateFiles(host.Paths.Root, "*", SearchOption.AllDirectories), f => File.ReadAllText(f).Contains(secret, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Dapr;
 using Dapr.Client;
 using Grpc.Core;
+using Jiniac.Contracts.Pipeline;
 
 namespace Jiniac.Publisher.Hub;
 
@@ -12,10 +13,9 @@ namespace Jiniac.Publisher.Hub;
 /// </summary>
 internal static class DaprTokenSecret
 {
-    public static async Task<string> ReadAsync(PublisherOptions options, CancellationToken cancellationToken)
+    public static async Task<string> ReadAsync(DaprSecretSpec secret, PublisherOptions options, CancellationToken cancellationToken)
     {
-        var store = options.TokenSecretStore!;
-        var key = options.TokenSecretKey!;
+        var (store, key) = (secret.Store, secret.Key);
         var where = options.DaprGrpcEndpoint is { } endpoint ? $"the Dapr sidecar at {endpoint}" : "the Dapr sidecar (DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT)";
         var what = $"Dapr secret store '{store}' key '{key}'";
         var builder = new DaprClientBuilder();
