@@ -17,6 +17,18 @@ public sealed class PublisherOptions
     /// <summary>A file holding the token for <see cref="Endpoint"/>; else $HF_TOKEN.</summary>
     public string? TokenFile { get; set; }
 
+    /// <summary>A Dapr secret store holding the token for <see cref="Endpoint"/> (with <see cref="TokenSecretKey"/>); used when no token file is given, before $HF_TOKEN.</summary>
+    public string? TokenSecretStore { get; set; }
+
+    /// <summary>The secret's key in <see cref="TokenSecretStore"/>.</summary>
+    public string? TokenSecretKey { get; set; }
+
+    /// <summary>The Dapr sidecar's gRPC address; null = Dapr's standard DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT (default http://127.0.0.1:50001).</summary>
+    public string? DaprGrpcEndpoint { get; set; }
+
+    /// <summary>How long reading the token from the Dapr sidecar may take before the publish fails.</summary>
+    public TimeSpan TokenSecretTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Start the local hub over the state folder's hub/ at startup (when no Endpoint is set), so it can be browsed while a run goes.</summary>
     public bool ServeLocalHub { get; set; } = true;
 

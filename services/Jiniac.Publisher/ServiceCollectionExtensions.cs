@@ -18,6 +18,9 @@ public static class ServiceCollectionExtensions
             .Validate(o => o.LockTimeout >= TimeSpan.Zero, "Publisher:LockTimeout must not be negative")
             .Validate(o => o.HubMaxAttempts >= 1, "Publisher:HubMaxAttempts must be at least 1")
             .Validate(o => o.LocalHubChunkSize is > 0 and <= int.MaxValue, "Publisher:LocalHubChunkSize must be between 1 byte and 2 GiB")
+            .Validate(o => (o.TokenSecretStore is null) == (o.TokenSecretKey is null), "Publisher:TokenSecretStore and Publisher:TokenSecretKey go together")
+            .Validate(o => o.TokenSecretStore is null || o.TokenFile is null, "Publisher:TokenFile and Publisher:TokenSecretStore are two sources of one token; set one")
+            .Validate(o => o.TokenSecretTimeout > TimeSpan.Zero, "Publisher:TokenSecretTimeout must be positive")
             .ValidateOnStart();
         builder.Services.AddSingleton<ModelExporter>();
         builder.Services.AddSingleton<LocalHubs>();

@@ -13,7 +13,7 @@ using YamlDotNet.Serialization;
 namespace Jiniac.Publisher.Tests;
 
 /// <summary>The publisher through a real host and bus, writing into a hub folder; every assertion reads the files back.</summary>
-public sealed class PublisherTests : IAsyncLifetime
+public sealed partial class PublisherTests : IAsyncLifetime
 {
     private const string TokenizerKey = "tokenizers/run-1/tokenizer.json";
     private const string EndOfText = "<|endoftext|>";

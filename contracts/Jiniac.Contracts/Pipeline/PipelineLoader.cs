@@ -477,6 +477,7 @@ public static partial class PipelineLoader
             }
 
             var hub = ReadPublishHub(section, defaults);
+            hub = hub with { TokenSecret = ReadPublishTokenSecret(section) };
             section.Finish();
             return hub with { Repo = repo, HubDir = resolvedHub, License = license, Languages = languages };
         }

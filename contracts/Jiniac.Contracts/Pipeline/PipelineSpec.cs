@@ -109,6 +109,8 @@ public sealed record PublishSpec
     public long MaxShardSize { get; init; } = 5_000_000_000;
     /// <summary>Each stage's latest published commit is also the head of a branch named after the stage.</summary>
     public bool StageBranches { get; init; } = true;
+    /// <summary>A Dapr secret store entry holding the hub token (publish.token_secret); used when no token_file is given.</summary>
+    public DaprSecretSpec? TokenSecret { get; init; }
 }
 
 public sealed record StageSpec
@@ -349,4 +351,11 @@ public sealed record BackendSpec
     public int BackoffLimit { get; init; }
     /// <summary>Kubernetes activeDeadlineSeconds (0 = none).</summary>
     public long ActiveDeadlineSeconds { get; init; }
+}
+
+/// <summary>A secret in a Dapr secret store: the store component's name and the secret's key (the value never travels in a message).</summary>
+public sealed record DaprSecretSpec
+{
+    public required string Store { get; init; }
+    public required string Key { get; init; }
 }

@@ -141,12 +141,16 @@ public sealed class HubPublisher(
             throw new PublishException($"hub endpoint '{endpoint}' is not an http(s) URL");
         }
 
-        return new Target(new HubConnection(uri, await TokenAsync(spec.TokenFile ?? options.Value.TokenFile, cancellationToken)), null);
+        return new Target(new HubConnection(uri, await TokenAsync(spec, cancellationToken)), null);
     }
 
-    /// <summary>token_file, else $HF_TOKEN; the token is read at publish time and kept only in the request header.</summary>
-    private static async Task<string?> TokenAsync(string? tokenFile, CancellationToken cancellationToken)
+    /// <summary>
+    /// The pipeline's token_file, else its token_secret, else Publisher:TokenFile, else Publisher:TokenSecretStore/TokenSecretKey,
+    /// else $HF_TOKEN; the token is read at publish time and kept only in the request header.
+    /// </summary>
+    private async Task<string?> TokenAsync(PublishSpec spec, CancellationToken cancellationToken)
     {
+        var tokenFile = spec.TokenFile ?? (spec.TokenSecret is null ? options.Value.TokenFile : null);
         if (tokenFile is not null)
         {
             if (!File.Exists(tokenFile))
@@ -156,6 +160,12 @@ public sealed class HubPublisher(
 
             var token = (await File.ReadAllTextAsync(tokenFile, cancellationToken)).Trim();
             return token.Length > 0 ? token : throw new PublishException($"token file '{tokenFile}' is empty");
+        }
+
+        var secret = spec.TokenSecret ?? (options.Value.TokenSecretStore is { } store ? new DaprSecretSpec { Store = store, Key = options.Value.TokenSecretKey! } : null);
+        if (secret is not null)
+        {
+            return await DaprTokenSecret.ReadAsync(secret, options.Value, cancellationToken);
         }
 
         return Environment.GetEnvironmentVariable("HF_TOKEN") is { Length: > 0 } fromEnv ? fromEnv.Trim() : null;
