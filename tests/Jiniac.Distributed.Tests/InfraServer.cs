@@ -107,14 +107,9 @@ public sealed class RedisServer() : InfraServer("redis")
     protected override Task<bool> IsRunningAsync() => AcceptsAsync(6379);
 }
 
+/// <summary>One collection for every test here: each server is started once per run, and its tests run one after another.</summary>
 [CollectionDefinition(Name)]
-public sealed class RabbitMqCollection : ICollectionFixture<RabbitMqServer>
+public sealed class ServersCollection : ICollectionFixture<RabbitMqServer>, ICollectionFixture<RedisServer>
 {
-    public const string Name = "rabbitmq";
-}
-
-[CollectionDefinition(Name)]
-public sealed class RedisCollection : ICollectionFixture<RedisServer>
-{
-    public const string Name = "redis";
+    public const string Name = "servers";
 }

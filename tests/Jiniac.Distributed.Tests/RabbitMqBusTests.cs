@@ -15,7 +15,7 @@ namespace Jiniac.Distributed.Tests;
 /// RabbitMQ by configuration alone, against a real broker. Each test's messages carry a fresh run id,
 /// so what earlier runs left in a durable queue is recognised and ignored.
 /// </summary>
-[Collection(RabbitMqCollection.Name)]
+[Collection(ServersCollection.Name)]
 public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
@@ -103,7 +103,7 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
         RunId = runId, Stage = "s", ShardKey = key, ShardBlob = "b", TokenizerBlob = "t", TokenizerHash = "h",
     };
 
-    private async Task<BusHost> StartAsync(Dictionary<string, string?> settings, Action<JiniacBusRegistry> endpoints)
+    private async Task<RunningHost> StartAsync(Dictionary<string, string?> settings, Action<JiniacBusRegistry> endpoints)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
         settings["Jiniac:Topology"] = nameof(Topology.Distributed);
@@ -120,19 +120,9 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
         // MassTransit keeps its log context in a static set only while null; a disposed host's would be reused.
         LogContext.Current = null;
         await host.StartAsync();
-        return new BusHost(host);
+        return new RunningHost(host);
     }
 
-    private sealed class BusHost(IHost host) : IAsyncDisposable
-    {
-        public IServiceProvider Services => host.Services;
-
-        public async ValueTask DisposeAsync()
-        {
-            await host.StopAsync();
-            host.Dispose();
-        }
-    }
 
     private static Task<T> Eventually<T>(Func<T?> probe) => Eventually(() => Task.FromResult(probe()));
 
