@@ -113,6 +113,10 @@ public static class ServiceCollectionExtensions
             o.GrainStorageSerializer = new StateJsonSerializer();
         });
         silo.UseRedisReminderService(o => o.ConfigurationOptions = redis.Clone());
+        // A stage's re-issue reminder ticks every Orchestrator:ReissueCheckPeriod; Orleans refuses periods under its
+        // minimum (a minute by default), so a shorter configured period lowers that minimum rather than failing.
+        silo.Configure<ReminderOptions>(o =>
+            o.MinimumReminderPeriod = o.MinimumReminderPeriod < orchestrator.ReissueCheckPeriod ? o.MinimumReminderPeriod : orchestrator.ReissueCheckPeriod);
     }
 
     private static int FreePort()

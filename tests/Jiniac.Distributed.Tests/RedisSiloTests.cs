@@ -1,3 +1,5 @@
+using Jiniac.Contracts;
+using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting;
 using Jiniac.Orchestrator;
 using Jiniac.Orchestrator.Grains;
@@ -70,7 +72,56 @@ public sealed class RedisSiloTests(RabbitMqServer rabbit, RedisServer redis)
         }
     }
 
-    private async Task<RunningHost> StartAsync(string cluster, int siloPort, int gatewayPort, int controlPort = 0)
+    [Fact]
+    public async Task A_stage_reminder_stored_in_Redis_fires_in_a_new_silo_and_reissues_the_stages_unfinished_work()
+    {
+        var cluster = "t-" + Guid.NewGuid().ToString("n");
+        var runId = "run-" + Guid.NewGuid().ToString("n");
+        var quick = new Dictionary<string, string?>
+        {
+            ["Orchestrator:ReissueAfter"] = "00:00:01",
+            ["Orchestrator:ReissueCheckPeriod"] = "00:00:02",
+        };
+
+        await using (var first = await StartAsync(cluster, siloPort: 11331, gatewayPort: 30331, settings: quick))
+        {
+            var submitted = await first.Services.GetRequiredService<IGrainFactory>().GetGrain<IRunGrain>(runId).SubmitAsync(OneStage());
+            Assert.Null(submitted.Error);
+            await Until(() => first.Services.GetRequiredService<Seen>().Of(runId).Count >= 1, "the first silo's IngestSource");
+        }
+
+        var firstGone = DateTime.UtcNow;
+
+        // Nothing calls the run or its stage here: only the reminder the first silo left in Redis can wake the stage,
+        // and only a command sent after the first silo was gone counts (the first may have re-issued once itself).
+        await using var second = await StartAsync(cluster, siloPort: 11332, gatewayPort: 30332, settings: quick);
+        await Until(() => second.Services.GetRequiredService<Seen>().Of(runId + "/sent").Any(t => new DateTime(long.Parse(t, System.Globalization.CultureInfo.InvariantCulture), DateTimeKind.Utc) > firstGone),
+            "IngestSource re-issued by the second silo");
+        Assert.Contains("en/stories", second.Services.GetRequiredService<Seen>().Of(runId));
+    }
+
+    private static PipelineSpec OneStage() => new()
+    {
+        Name = "reminder-probe",
+        Tokenizer = new TokenizerSpec { Train = new TokenizerTrainingSpec { VocabSize = 512 } },
+        Model = new ModelSpec { HiddenSize = 64, IntermediateSize = 128, NumLayers = 2, NumHeads = 4, NumKvHeads = 2, MaxPositionEmbeddings = 128 },
+        Training = new TrainingSpec { SeqLength = 64, MicroBatchSize = 2, LearningRate = 1e-3 },
+        Evaluation = new EvaluationSpec(),
+        Publish = new PublishSpec { Repo = "test/tiny" },
+        Stages = [new StageSpec { Name = "en", TokenBudget = 10_000, Sources = [new SourceSpec { Name = "stories", Paths = ["/nonexistent/en/stories.jsonl"] }] }],
+    };
+
+    private static async Task Until(Func<bool> condition, string what)
+    {
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < until, $"{what}: not seen within 90 s");
+            await Task.Delay(100);
+        }
+    }
+
+    private async Task<RunningHost> StartAsync(string cluster, int siloPort, int gatewayPort, int controlPort = 0, Dictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -89,9 +140,13 @@ public sealed class RedisSiloTests(RabbitMqServer rabbit, RedisServer redis)
             ["Orchestrator:GatewayPort"] = gatewayPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Control:Url"] = $"http://127.0.0.1:{controlPort}",
         });
+        builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.Logging.ClearProviders();
         builder.AddJiniacDefaults();
         builder.AddOrchestratorService();
+        // This host plays the ingest service: it records each IngestSource the orchestrator sends.
+        builder.Services.AddSingleton<Seen>();
+        builder.Services.BusRegistry().AddEndpoint(Queues.Ingest, 4, typeof(IngestProbe));
         builder.AddJiniacBus();
         var app = builder.Build();
         app.MapOrchestrator();
@@ -101,4 +156,14 @@ public sealed class RedisSiloTests(RabbitMqServer rabbit, RedisServer redis)
         return new RunningHost(app);
     }
 
+}
+
+public sealed class IngestProbe(Seen seen) : IConsumer<IngestSource>
+{
+    public Task Consume(ConsumeContext<IngestSource> context)
+    {
+        seen.Add(context.Message.RunId, $"{context.Message.Stage}/{context.Message.Source.Name}");
+        seen.Add(context.Message.RunId + "/sent", (context.SentTime ?? DateTime.MinValue).Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return Task.CompletedTask;
+    }
 }
