@@ -16,6 +16,14 @@ export PATH=/usr/sbin:/usr/lib/rabbitmq/bin:$PATH
 
 mkdir -p "$state/mnesia" "$state/log"
 chown -R rabbitmq:rabbitmq "$state"
+# The node runs as the rabbitmq user: a checkout under a private home (/root is mode 700) is out of its
+# reach, so the state moves to rabbitmq's own home then, said once on stderr (stop.sh finds it the same way).
+if ! runuser -u rabbitmq -- test -w "$state/mnesia"; then
+  state=/var/lib/rabbitmq/jiniac-infra
+  echo "rabbitmq: the rabbitmq user cannot write under the repository; state in $state" >&2
+  mkdir -p "$state/mnesia" "$state/log"
+  chown -R rabbitmq:rabbitmq "$state"
+fi
 export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT=$port ERL_EPMD_ADDRESS=127.0.0.1 \
   RABBITMQ_MNESIA_BASE="$state/mnesia" RABBITMQ_LOG_BASE="$state/log" RABBITMQ_PID_FILE="$state/rabbit.pid" \
   RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
