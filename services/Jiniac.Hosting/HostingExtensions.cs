@@ -42,6 +42,13 @@ public static class HostingExtensions
     {
         var registry = builder.Services.BusRegistry();
         var options = builder.Configuration.GetSection(JiniacOptions.Section).Get<JiniacOptions>() ?? new JiniacOptions();
+        if (options.Topology == Topology.Distributed)
+        {
+            // The host is started only once the broker connection is up and every endpoint's queue is bound to its
+            // message exchanges: an event published earlier would reach no subscriber's queue and be dropped.
+            builder.Services.Configure<MassTransitHostOptions>(o => o.WaitUntilStarted = true);
+        }
+
         builder.Services.AddMassTransit(bus =>
         {
             foreach (var endpoint in registry.Endpoints)
@@ -63,24 +70,30 @@ public static class HostingExtensions
                 bus.UsingRabbitMq((context, cfg) =>
                 {
                     cfg.Host(new Uri(options.RabbitMq));
-                    ConfigureEndpoints(context, cfg, registry);
+                    // Queues and exchanges are durable (MassTransit's default on RabbitMQ): commands outlive a broker restart.
+                    ConfigureEndpoints(context, cfg, registry, options,
+                        (e, limit) => ((IRabbitMqReceiveEndpointConfigurator)e).PrefetchCount = limit);
                 });
             }
             else
             {
-                bus.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, registry));
+                bus.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, registry, options, (_, _) => { }));
             }
         });
         return builder;
     }
 
-    private static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg, JiniacBusRegistry registry)
+    private static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg, JiniacBusRegistry registry,
+        JiniacOptions options, Action<IReceiveEndpointConfigurator, int> transportLimit)
     {
         foreach (var endpoint in registry.Endpoints)
         {
+            var limit = ConcurrencyOf(endpoint, options);
             cfg.ReceiveEndpoint(endpoint.Queue, e =>
             {
-                e.ConcurrentMessageLimit = endpoint.Concurrency;
+                e.ConcurrentMessageLimit = limit;
+                // The broker hands out no more than the endpoint runs at once, so the rest waits in the queue for other instances.
+                transportLimit(e, limit);
                 // Short in-process retries for transient faults; longer redelivery is the grains' re-issue timers.
                 e.UseMessageRetry(r => r.Intervals(100, 500, 2000));
                 foreach (var consumer in endpoint.Consumers)
@@ -89,5 +102,21 @@ public static class HostingExtensions
                 }
             });
         }
+    }
+
+    private static int ConcurrencyOf(EndpointRegistration endpoint, JiniacOptions options)
+    {
+        if (!options.Concurrency.TryGetValue(endpoint.Queue, out var limit))
+        {
+            return endpoint.Concurrency;
+        }
+
+        if (limit < 1)
+        {
+            throw new OptionsValidationException(JiniacOptions.Section, typeof(JiniacOptions),
+                [$"Jiniac:Concurrency:{endpoint.Queue}: {limit} is not a limit; give 1 or more messages at once"]);
+        }
+
+        return limit;
     }
 }

@@ -23,4 +23,13 @@ public sealed class JiniacOptions
 
     /// <summary>RabbitMQ connection string (amqp://user:pass@host:port/vhost) for the distributed topology.</summary>
     public string? RabbitMq { get; set; }
+
+    /// <summary>
+    /// Per-queue override of how many messages an endpoint handles at once ("Jiniac:Concurrency:jiniac-tokenize": 4);
+    /// a queue not named keeps the limit its service registered. On RabbitMQ the prefetch count follows it.
+    /// </summary>
+    public Dictionary<string, int> Concurrency { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>Redis (host:port[,options], StackExchange.Redis syntax) for the orchestrator's Orleans cluster in the distributed topology.</summary>
+    public string? Redis { get; set; }
 }

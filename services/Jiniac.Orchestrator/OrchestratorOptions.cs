@@ -13,4 +13,19 @@ public sealed class OrchestratorOptions
 
     /// <summary>Off for read-only hosts (`jiniac status` with no live host): they look, they never send.</summary>
     public bool IssueWork { get; set; } = true;
+
+    /// <summary>Distributed topology: the address this silo advertises to the others (and listens on).</summary>
+    public string SiloAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>
+    /// Distributed topology: silo-to-silo port. Fixed per node: a silo restarted on the same port replaces its dead
+    /// former self at once, on another port the cluster waits for the old one's heartbeat to go stale (RECIPES.md).
+    /// </summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>Distributed topology: the port Orleans clients connect to.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>Distributed topology: the cluster the silos of one deployment form (their membership rows in Redis).</summary>
+    public string ClusterId { get; set; } = "jiniac";
 }

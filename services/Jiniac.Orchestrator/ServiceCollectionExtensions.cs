@@ -19,6 +19,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
+using Orleans.Hosting;
+using RedisOptions = StackExchange.Redis.ConfigurationOptions;
 using Orleans.Serialization;
 using Orleans.Storage;
 
@@ -36,20 +38,27 @@ public static class ServiceCollectionExtensions
         services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateOnStart();
         services.AddOptions<ControlOptions>().BindConfiguration(ControlOptions.Section).ValidateOnStart();
         services.AddSingleton(sp => new FileJournalStore(sp.GetRequiredService<StatePaths>().Journal));
-        services.AddKeyedSingleton<IGrainStorage>(Grains.OrchestratorStorage.Name, (sp, _) => new FileGrainStorage(sp.GetRequiredService<StatePaths>().Grains));
 
-        var topology = builder.Configuration.GetSection(JiniacOptions.Section).GetValue<Topology?>(nameof(JiniacOptions.Topology)) ?? Topology.Embedded;
-        if (topology != Topology.Embedded)
+        var jiniac = builder.Configuration.GetSection(JiniacOptions.Section).Get<JiniacOptions>() ?? new JiniacOptions();
+        var orchestrator = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new OrchestratorOptions();
+        if (jiniac.Topology == Topology.Embedded)
         {
-            throw new OptionsValidationException(JiniacOptions.Section, typeof(JiniacOptions),
-                ["Jiniac:Topology: the orchestrator runs embedded only for now (a localhost silo with grain state in files); the Redis-backed Orleans cluster is not built yet"]);
+            services.AddKeyedSingleton<IGrainStorage>(Grains.OrchestratorStorage.Name, (sp, _) => new FileGrainStorage(sp.GetRequiredService<StatePaths>().Grains));
         }
 
         builder.UseOrleans(silo =>
         {
-            // Embedded: one silo on loopback, on ports free at start, so several hosts (tests) never collide.
-            silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "jiniac", clusterId: "jiniac-embedded");
-            silo.UseInMemoryReminderService();
+            if (jiniac.Topology == Topology.Distributed)
+            {
+                UseRedis(silo, jiniac, orchestrator);
+            }
+            else
+            {
+                // Embedded: one silo on loopback, on ports free at start, so several hosts (tests) never collide.
+                silo.UseLocalhostClustering(siloPort: FreePort(), gatewayPort: FreePort(), serviceId: "jiniac", clusterId: "jiniac-embedded");
+                silo.UseInMemoryReminderService();
+            }
+
             silo.Services.AddSerializer(serializer => serializer.AddJsonSerializer(
                 isSupported: type => type.Namespace?.StartsWith("Jiniac.", StringComparison.Ordinal) == true,
                 OrchestratorJson.Options));
@@ -70,6 +79,44 @@ public static class ServiceCollectionExtensions
     {
         endpoints.MapGrpcService<ControlService>();
         return endpoints;
+    }
+
+    /// <summary>
+    /// Distributed: membership, grain state and reminders in Redis (run it with AOF, fsync always: infra/redis),
+    /// so silos on several machines form one cluster and a silo's grains come back on another after it dies.
+    /// </summary>
+    private static void UseRedis(ISiloBuilder silo, JiniacOptions jiniac, OrchestratorOptions orchestrator)
+    {
+        if (string.IsNullOrWhiteSpace(jiniac.Redis))
+        {
+            throw new OptionsValidationException(JiniacOptions.Section, typeof(JiniacOptions),
+                ["Jiniac:Redis: a Redis address (host:port) is required for the orchestrator in the distributed topology"]);
+        }
+
+        if (!IPAddress.TryParse(orchestrator.SiloAddress, out var address))
+        {
+            throw new OptionsValidationException(OrchestratorOptions.Section, typeof(OrchestratorOptions),
+                [$"Orchestrator:SiloAddress: '{orchestrator.SiloAddress}' is not an IP address"]);
+        }
+
+        var redis = RedisOptions.Parse(jiniac.Redis);
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ServiceId = "jiniac";
+            o.ClusterId = orchestrator.ClusterId;
+        });
+        silo.ConfigureEndpoints(address, orchestrator.SiloPort, orchestrator.GatewayPort, listenOnAnyHostAddress: false);
+        silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+        silo.AddRedisGrainStorage(Grains.OrchestratorStorage.Name, o =>
+        {
+            o.ConfigurationOptions = redis.Clone();
+            o.GrainStorageSerializer = new StateJsonSerializer();
+        });
+        silo.UseRedisReminderService(o => o.ConfigurationOptions = redis.Clone());
+        // A stage's re-issue reminder ticks every Orchestrator:ReissueCheckPeriod; Orleans refuses periods under its
+        // minimum (a minute by default), so a shorter configured period lowers that minimum rather than failing.
+        silo.Configure<ReminderOptions>(o =>
+            o.MinimumReminderPeriod = o.MinimumReminderPeriod < orchestrator.ReissueCheckPeriod ? o.MinimumReminderPeriod : orchestrator.ReissueCheckPeriod);
     }
 
     private static int FreePort()
