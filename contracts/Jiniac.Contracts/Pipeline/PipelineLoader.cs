@@ -316,6 +316,7 @@ public static partial class PipelineLoader
             var supervision = supervisionSection is null ? defaults.Supervision : ReadSupervision(supervisionSection);
             var retentionSection = section.Section("retention", required: false);
             var retention = retentionSection is null ? defaults.Retention : ReadRetention(retentionSection);
+            var lrSchedule = ReadLrSchedule(section) ?? LrSchedules.Restart;
             var trainer = TrainerAndBackend.ReadTrainer(section, section.Ok("micro_batch_size") ? microBatch : 0);
             var backend = TrainerAndBackend.ReadBackend(section);
             section.Finish();
@@ -339,7 +340,16 @@ public static partial class PipelineLoader
                 Retention = retention,
                 Trainer = trainer,
                 Backend = backend,
+                LrSchedule = lrSchedule,
             };
+        }
+
+        /// <summary>lr_schedule of training or of a stage (docs/pipeline-reference.md, "Learning-rate schedule across stages").</summary>
+        private static string? ReadLrSchedule(YamlSection section)
+        {
+            var value = section.String("lr_schedule");
+            section.Check("lr_schedule", value is null || LrSchedules.All.Contains(value), $"must be one of: {string.Join(", ", LrSchedules.All)}");
+            return value;
         }
 
         private static RetentionSpec ReadRetention(YamlSection section)
@@ -565,6 +575,7 @@ public static partial class PipelineLoader
             section.Check("token_budget", budget > 0, "must be greater than 0");
             var learningRate = section.OptionalDouble("learning_rate");
             section.Check("learning_rate", learningRate is null or > 0, "must be greater than 0");
+            var lrSchedule = ReadLrSchedule(section);
 
             var sources = new List<SourceSpec>();
             var items = section.Items("sources", required: section.IsPresent);
@@ -593,7 +604,7 @@ public static partial class PipelineLoader
             }
 
             section.Finish();
-            return new StageSpec { Name = name, TokenBudget = budget, LearningRate = learningRate, Sources = sources };
+            return new StageSpec { Name = name, TokenBudget = budget, LearningRate = learningRate, Sources = sources, LrSchedule = lrSchedule };
         }
 
         private SourceSpec ReadSource(YamlSection section)

@@ -413,6 +413,7 @@ public sealed class RunGrain(
         Publish = Spec.Publish,
         Tokenizer = S.Tokenizer,
         PreviousStage = index > 0 ? Spec.Stages[index - 1].Name : null,
+        LearningRateWindow = LearningRateWindow.For(Spec.Stages, Spec.Training, index),
     };
 
     private IStageGrain Stage(int index) => GrainFactory.GetGrain<IStageGrain>(GrainKeys.Stage(RunId, Spec.Stages[index].Name));
