@@ -91,6 +91,8 @@ public sealed record PruneCheckpoints
     public required string Stage { get; init; }
     public required int Attempt { get; init; }
     public required IReadOnlyList<long> Steps { get; init; }
+    /// <summary>training.retention.archive: a checkpoint whose archive to the blob store is not finished is refused.</summary>
+    public bool Archive { get; init; }
 }
 
 /// <summary>Measure a checkpoint on held-out data, one result per domain.</summary>

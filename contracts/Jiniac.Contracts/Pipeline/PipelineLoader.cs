@@ -360,8 +360,11 @@ public static partial class PipelineLoader
             section.Check("keep_last", keepLast == 0 || keepLast >= 2, "must be 0 (keep every checkpoint) or at least 2");
             var keepEvery = section.Long("keep_every", defaults.KeepEvery);
             section.Check("keep_every", keepEvery >= 0, "must be at least 0 (0 = none kept for their step)");
+            var archive = section.Bool("archive", defaults.Archive);
+            var parallelism = section.Int("archive_parallelism", defaults.ArchiveParallelism);
+            section.Check("archive_parallelism", parallelism is >= 1 and <= 64, "must be in [1, 64]");
             section.Finish();
-            return new RetentionSpec { KeepLast = keepLast, KeepEvery = keepEvery };
+            return new RetentionSpec { KeepLast = keepLast, KeepEvery = keepEvery, Archive = archive, ArchiveParallelism = parallelism };
         }
 
         private static SupervisionSpec ReadSupervision(YamlSection section)

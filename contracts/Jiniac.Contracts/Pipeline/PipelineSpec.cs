@@ -216,6 +216,10 @@ public sealed record RetentionSpec
 {
     public int KeepLast { get; init; }
     public long KeepEvery { get; init; }
+    /// <summary>Upload each complete checkpoint to the blob store; one is pruned only once its archive is finished.</summary>
+    public bool Archive { get; init; }
+    /// <summary>Files of a checkpoint uploaded at the same time.</summary>
+    public int ArchiveParallelism { get; init; } = 4;
 }
 
 /// <summary>Which checkpoints a suite evaluates.</summary>

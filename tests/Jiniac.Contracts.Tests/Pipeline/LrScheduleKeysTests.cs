@@ -58,3 +58,26 @@ public sealed class LrScheduleKeysTests
         Assert.Contains("must be one of: restart, continue", error.Message);
     }
 }
+
+/// <summary>training.retention.archive and archive_parallelism.</summary>
+public sealed class RetentionArchiveKeysTests
+{
+    [Fact]
+    public void Archive_is_off_by_default_and_read_when_set()
+    {
+        using var files = new PipelineFiles();
+        Assert.False(files.Load().Training.Retention.Archive);
+
+        var spec = files.Set(20, "  checkpoint_interval: 50\n  retention:\n    archive: true\n    archive_parallelism: 8").Load();
+        Assert.Equal(new RetentionSpec { Archive = true, ArchiveParallelism = 8 }, spec.Training.Retention);
+    }
+
+    [Fact]
+    public void A_parallelism_out_of_range_is_reported_at_its_line()
+    {
+        using var files = new PipelineFiles();
+        var error = files.Set(20, "  checkpoint_interval: 50\n  retention:\n    archive: true\n    archive_parallelism: 0").Error();
+        Assert.Equal(("training.retention.archive_parallelism", 23, 26), (error.Path, error.Line, error.Column));
+        Assert.Contains("must be in [1, 64]", error.Message);
+    }
+}
