@@ -69,6 +69,10 @@ public sealed record LaunchTraining
     public string? InitFrom { get; init; }
     /// <summary>Batch ranges [from, to) to skip, e.g. past a loss spike.</summary>
     public IReadOnlyList<BatchRange> SkipBatches { get; init; } = [];
+    /// <summary>Steps of the learning-rate schedule before this stage's first (lr_schedule: continue); 0 for a stage of its own.</summary>
+    public long ScheduleOffsetSteps { get; init; }
+    /// <summary>Steps the stage's learning-rate schedule spans; 0 = the stage's own steps.</summary>
+    public long ScheduleTotalSteps { get; init; }
 }
 
 public sealed record StopTraining
@@ -89,6 +93,8 @@ public sealed record PruneCheckpoints
     public required string Stage { get; init; }
     public required int Attempt { get; init; }
     public required IReadOnlyList<long> Steps { get; init; }
+    /// <summary>training.retention.archive: a checkpoint whose archive to the blob store is not finished is refused.</summary>
+    public bool Archive { get; init; }
 }
 
 /// <summary>Measure a checkpoint on held-out data, one result per domain.</summary>

@@ -219,3 +219,18 @@ public sealed record CheckpointsDeleted
     public required IReadOnlyList<long> Steps { get; init; }
     public IReadOnlyList<string> Refused { get; init; } = [];
 }
+
+/// <summary>
+/// A complete checkpoint's files are in the blob store under <see cref="Prefix"/> (training.retention.archive), with the
+/// marker written last; <see cref="Skipped"/> files were there already (an archive that was interrupted and resumed).
+/// </summary>
+public sealed record CheckpointArchived
+{
+    public required string RunId { get; init; }
+    public required string Stage { get; init; }
+    public required long Step { get; init; }
+    public required string Prefix { get; init; }
+    public required int Files { get; init; }
+    public required long Bytes { get; init; }
+    public int Skipped { get; init; }
+}

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Jiniac.Contracts;
 using Jiniac.Hosting;
+using Jiniac.Hosting.Blobs;
 using MassTransit;
 using Microsoft.Extensions.Logging;
 
@@ -13,7 +14,8 @@ namespace Jiniac.TrainLauncher;
 /// </summary>
 internal static class CheckpointPruner
 {
-    public static (List<long> Deleted, List<string> Refused) Prune(string trainDir, IReadOnlyList<long> steps)
+    /// <param name="notArchived">With training.retention.archive: steps whose archive is not finished, which are refused.</param>
+    public static (List<long> Deleted, List<string> Refused) Prune(string trainDir, IReadOnlyList<long> steps, IReadOnlySet<long>? notArchived = null)
     {
         var job = TrainJobs.TryRead(trainDir);
         var latest = job?.JobHash is { } hash && Checkpoints.Complete(trainDir, hash) is { Count: > 0 } complete ? complete[^1].Step : (long?)null;
@@ -36,6 +38,10 @@ internal static class CheckpointPruner
             {
                 refused.Add($"{name}: the trainer resumes from it");
             }
+            else if (notArchived?.Contains(step) == true && Directory.Exists(folder))
+            {
+                refused.Add($"{name}: its archive to the blob store is not finished");
+            }
             else if (Directory.Exists(folder))
             {
                 // COMPLETE first: a crash halfway leaves an incomplete folder, which does not exist for anyone.
@@ -50,12 +56,25 @@ internal static class CheckpointPruner
 }
 
 /// <summary>Prunes on the launcher's disk and says what happened (the run's journal records CheckpointsDeleted).</summary>
-public sealed class PruneCheckpointsConsumer(StatePaths paths, ILogger<PruneCheckpointsConsumer> logger) : IConsumer<PruneCheckpoints>
+public sealed class PruneCheckpointsConsumer(StatePaths paths, IBlobStore blobs, ILogger<PruneCheckpointsConsumer> logger) : IConsumer<PruneCheckpoints>
 {
     public async Task Consume(ConsumeContext<PruneCheckpoints> context)
     {
         var m = context.Message;
-        var (deleted, refused) = CheckpointPruner.Prune(paths.TrainDir(m.RunId, m.Stage), m.Steps);
+        HashSet<long>? notArchived = null;
+        if (m.Archive)
+        {
+            notArchived = [];
+            foreach (var step in m.Steps.Where(s => s > 0).Distinct())
+            {
+                if (!await CheckpointArchiver.IsArchivedAsync(blobs, m.RunId, m.Stage, step, context.CancellationToken))
+                {
+                    notArchived.Add(step);
+                }
+            }
+        }
+
+        var (deleted, refused) = CheckpointPruner.Prune(paths.TrainDir(m.RunId, m.Stage), m.Steps, notArchived);
         Log.Pruned(logger, m.RunId, m.Stage, deleted.Count, refused.Count);
         await context.Publish(new CheckpointsDeleted { RunId = m.RunId, Stage = m.Stage, Steps = deleted, Refused = refused }, context.CancellationToken);
     }

@@ -48,4 +48,10 @@ internal static partial class Log
 
     [LoggerMessage(15, LogLevel.Information, "Training {RunId}/{Stage}: retention deleted {Deleted} checkpoint(s), refused {Refused}")]
     public static partial void Pruned(ILogger logger, string runId, string stage, int deleted, int refused);
+
+    [LoggerMessage(16, LogLevel.Information, "Training {RunId}/{Stage}: checkpoint {Step} archived to {Prefix} ({Files} files, {Skipped} already there)")]
+    public static partial void Archived(ILogger logger, string runId, string stage, long step, string prefix, int files, int skipped);
+
+    [LoggerMessage(17, LogLevel.Warning, "Training {RunId}/{Stage}: archiving checkpoint {Step} failed; it is kept and archived again later")]
+    public static partial void ArchiveFailed(ILogger logger, string runId, string stage, long step, Exception exception);
 }

@@ -66,6 +66,10 @@ internal sealed record TrainJobTrain
     [JsonPropertyName("checkpoint_interval")] public required int CheckpointInterval { get; init; }
     [JsonPropertyName("log_interval")] public required int LogInterval { get; init; }
     [JsonPropertyName("threads")] public required int Threads { get; init; }
+
+    // Left out when 0, so that a stage with a schedule of its own renders the JOB.json (and job_hash) it always did.
+    [JsonPropertyName("schedule_offset"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long ScheduleOffset { get; init; }
+    [JsonPropertyName("schedule_total_steps"), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long ScheduleTotalSteps { get; init; }
 }
 
 internal sealed record TrainJobFault
@@ -103,6 +107,12 @@ internal static class TrainJobs
         if (command.Training.SeqLength <= 0 || command.Training.MicroBatchSize <= 0 || command.TokenBudget <= 0)
         {
             throw new InvalidOperationException("seq_length, micro_batch_size and the token budget must be positive");
+        }
+
+        if (command.ScheduleOffsetSteps < 0 || (command.ScheduleTotalSteps != 0
+            && command.ScheduleTotalSteps < command.ScheduleOffsetSteps + TotalSteps(command.TokenBudget, command.Training.MicroBatchSize, command.Training.SeqLength)))
+        {
+            throw new InvalidOperationException($"the learning-rate window (offset {command.ScheduleOffsetSteps}, total {command.ScheduleTotalSteps}) does not hold the stage's steps");
         }
 
         if (command.Data.Count == 0)
@@ -167,6 +177,11 @@ internal static class TrainJobs
                 CheckpointInterval = training.CheckpointInterval,
                 LogInterval = training.LogInterval,
                 Threads = training.Threads,
+                ScheduleOffset = command.ScheduleOffsetSteps,
+                // A window that is just this stage is the trainer's default.
+                ScheduleTotalSteps = command.ScheduleOffsetSteps == 0
+                    && command.ScheduleTotalSteps == TotalSteps(command.TokenBudget, training.MicroBatchSize, training.SeqLength)
+                    ? 0 : command.ScheduleTotalSteps,
             },
             SkipBatches = skips,
             Faults = [.. (faults ?? []).Select(f => new TrainJobFault { Kind = f.Kind, Step = f.Step, Scale = f.Scale })],

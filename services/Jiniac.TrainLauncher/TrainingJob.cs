@@ -343,6 +343,7 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
                 Loss = checkpoint.Loss,
                 Folder = checkpoint.Folder,
             });
+            QueueArchive(checkpoint);
         }
     }
 
@@ -376,8 +377,10 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
         });
     }
 
-    private Task PublishCompletedAsync(DoneFile done, CheckpointInfo checkpoint) =>
-        PublishAsync(new TrainingCompleted
+    private async Task PublishCompletedAsync(DoneFile done, CheckpointInfo checkpoint)
+    {
+        await ArchiveRemainingAsync();
+        await PublishAsync(new TrainingCompleted
         {
             RunId = RunId,
             Stage = Stage,
@@ -387,6 +390,7 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
             FinalLoss = done.Loss,
             CheckpointFolder = checkpoint.Folder,
         });
+    }
 
     private async Task StoppedAsync()
     {

@@ -132,6 +132,9 @@ public sealed class CurriculumTests : IDisposable
             // No gates: nothing can hold stage 1 now, so stage 2 trains from its final weights while it is evaluated and published.
             var jaLaunch = Assert.Single(await c.WaitForAsync<LaunchTraining>(x => x.RunId == RunId && x.Stage == "ja"));
             Assert.Equal((1, 1, enFinal, 5e-4, 12_000L), (jaLaunch.StageIndex, jaLaunch.Attempt, jaLaunch.InitFrom, jaLaunch.Training.LearningRate, jaLaunch.TokenBudget));
+            // lr_schedule restart (the default): each stage's window is its own steps.
+            Assert.Equal((0L, (12_000L + (launch.Training.MicroBatchSize * launch.Training.SeqLength) - 1) / (launch.Training.MicroBatchSize * launch.Training.SeqLength)),
+                (jaLaunch.ScheduleOffsetSteps, jaLaunch.ScheduleTotalSteps));
             var jaData = Assert.Single(jaLaunch.Data);
             Assert.Equal((RunShards.Prefix(s.PagesTrain, tok.TokenizerHash), 1.0), (jaData.Prefix, jaData.Weight));
             Assert.Equal("Evaluating", (await host.Stage(RunId, "en").GetViewAsync()).Status);

@@ -74,7 +74,7 @@ internal sealed class LauncherFixture : IAsyncDisposable
             b.AddTrainLauncherService();
             services?.Invoke(b.Services);
         },
-            typeof(TrainingStarted), typeof(TrainingProgressed), typeof(CheckpointSaved), typeof(TrainingCompleted), typeof(TrainingFailed), typeof(AlertRaised), typeof(CheckpointsDeleted));
+            typeof(TrainingStarted), typeof(TrainingProgressed), typeof(CheckpointSaved), typeof(TrainingCompleted), typeof(TrainingFailed), typeof(AlertRaised), typeof(CheckpointsDeleted), typeof(CheckpointArchived));
     }
 
     /// <summary>

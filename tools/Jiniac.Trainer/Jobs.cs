@@ -98,6 +98,12 @@ public sealed record TrainJob
         {
             throw new InvalidDataException("train: lr > 0, 0 ≤ min_lr ≤ lr, warmup_steps ≥ 0, weight_decay ≥ 0, betas in [0, 1), checkpoint_interval and log_interval > 0, threads ≥ 0");
         }
+
+        if (t.ScheduleOffset < 0 || (t.ScheduleTotalSteps != 0 && t.ScheduleTotalSteps < t.ScheduleOffset + TotalSteps)
+            || (t.ScheduleTotalSteps == 0 && t.ScheduleOffset != 0))
+        {
+            throw new InvalidDataException($"train: schedule_offset ≥ 0 and, when either is set, schedule_total_steps ≥ schedule_offset + the job's {TotalSteps} steps ({t.ScheduleOffset}, {t.ScheduleTotalSteps})");
+        }
     }
 }
 
@@ -126,6 +132,10 @@ public sealed record TrainSettings
     public int LogInterval { get; init; } = 1;
     /// <summary>0 = one per processor.</summary>
     public int Threads { get; init; }
+    /// <summary>Steps of the learning-rate schedule before this job's first (a stage continuing the previous stage's schedule).</summary>
+    public long ScheduleOffset { get; init; }
+    /// <summary>Steps the learning-rate schedule spans; 0 = this job's own steps.</summary>
+    public long ScheduleTotalSteps { get; init; }
 }
 
 /// <summary>Half-open range [from, to) of step numbers (1-based, as metrics.jsonl counts them).</summary>

@@ -52,7 +52,7 @@ public sealed class TrainCommand(TrainJob job, ILogger logger, TimeProvider time
         }
 
         Log.TrainingStarted(logger, model.ParameterCount, totalSteps, totalSteps * tokensPerStep, startStep, threads);
-        var schedule = new LearningRateSchedule(train.Lr, train.MinLr, train.WarmupSteps, totalSteps);
+        var schedule = new LearningRateSchedule(train.Lr, train.MinLr, train.WarmupSteps, train.ScheduleTotalSteps == 0 ? totalSteps : train.ScheduleTotalSteps, train.ScheduleOffset);
         using var sampler = new BatchSampler(job.Data, train.Seed, train.SeqLength, job.Model.VocabSize);
         using var metrics = new MetricsWriter(Path.Combine(job.OutputDir, "metrics.jsonl"));
         using var batch = empty([train.MicroBatchSize, train.SeqLength + 1], ScalarType.Int64);

@@ -328,6 +328,7 @@ public static partial class PipelineLoader
             var supervision = supervisionSection is null ? defaults.Supervision : ReadSupervision(supervisionSection);
             var retentionSection = section.Section("retention", required: false);
             var retention = retentionSection is null ? defaults.Retention : ReadRetention(retentionSection);
+            var lrSchedule = ReadLrSchedule(section) ?? LrSchedules.Restart;
             var trainer = TrainerAndBackend.ReadTrainer(section, section.Ok("micro_batch_size") ? microBatch : 0);
             var backend = TrainerAndBackend.ReadBackend(section);
             section.Finish();
@@ -351,7 +352,16 @@ public static partial class PipelineLoader
                 Retention = retention,
                 Trainer = trainer,
                 Backend = backend,
+                LrSchedule = lrSchedule,
             };
+        }
+
+        /// <summary>lr_schedule of training or of a stage (docs/pipeline-reference.md, "Learning-rate schedule across stages").</summary>
+        private static string? ReadLrSchedule(YamlSection section)
+        {
+            var value = section.String("lr_schedule");
+            section.Check("lr_schedule", value is null || LrSchedules.All.Contains(value), $"must be one of: {string.Join(", ", LrSchedules.All)}");
+            return value;
         }
 
         private static RetentionSpec ReadRetention(YamlSection section)
@@ -362,8 +372,11 @@ public static partial class PipelineLoader
             section.Check("keep_last", keepLast == 0 || keepLast >= 2, "must be 0 (keep every checkpoint) or at least 2");
             var keepEvery = section.Long("keep_every", defaults.KeepEvery);
             section.Check("keep_every", keepEvery >= 0, "must be at least 0 (0 = none kept for their step)");
+            var archive = section.Bool("archive", defaults.Archive);
+            var parallelism = section.Int("archive_parallelism", defaults.ArchiveParallelism);
+            section.Check("archive_parallelism", parallelism is >= 1 and <= 64, "must be in [1, 64]");
             section.Finish();
-            return new RetentionSpec { KeepLast = keepLast, KeepEvery = keepEvery };
+            return new RetentionSpec { KeepLast = keepLast, KeepEvery = keepEvery, Archive = archive, ArchiveParallelism = parallelism };
         }
 
         private static SupervisionSpec ReadSupervision(YamlSection section)
@@ -578,6 +591,7 @@ public static partial class PipelineLoader
             section.Check("token_budget", budget > 0, "must be greater than 0");
             var learningRate = section.OptionalDouble("learning_rate");
             section.Check("learning_rate", learningRate is null or > 0, "must be greater than 0");
+            var lrSchedule = ReadLrSchedule(section);
 
             var sources = new List<SourceSpec>();
             var items = section.Items("sources", required: section.IsPresent);
@@ -606,7 +620,7 @@ public static partial class PipelineLoader
             }
 
             section.Finish();
-            return new StageSpec { Name = name, TokenBudget = budget, LearningRate = learningRate, Sources = sources };
+            return new StageSpec { Name = name, TokenBudget = budget, LearningRate = learningRate, Sources = sources, LrSchedule = lrSchedule };
         }
 
         private SourceSpec ReadSource(YamlSection section)

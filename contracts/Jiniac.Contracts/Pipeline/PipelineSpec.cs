@@ -77,6 +77,8 @@ public sealed record TrainingSpec
     public TrainerSpec Trainer { get; init; } = new();
     /// <summary>Where the trainer runs (training.backend); a local process by default.</summary>
     public BackendSpec Backend { get; init; } = new();
+    /// <summary>The stages' default learning-rate schedule carry-over (training.lr_schedule; <see cref="LrSchedules"/>).</summary>
+    public string LrSchedule { get; init; } = LrSchedules.Restart;
 }
 
 public sealed record EvaluationSpec
@@ -120,6 +122,8 @@ public sealed record StageSpec
     public required IReadOnlyList<SourceSpec> Sources { get; init; }
     /// <summary>Peak learning rate for this stage (overrides training.learning_rate).</summary>
     public double? LearningRate { get; init; }
+    /// <summary>This stage's schedule carry-over (overrides training.lr_schedule); null = the training default.</summary>
+    public string? LrSchedule { get; init; }
 }
 
 public enum SourceFormat
@@ -216,6 +220,10 @@ public sealed record RetentionSpec
 {
     public int KeepLast { get; init; }
     public long KeepEvery { get; init; }
+    /// <summary>Upload each complete checkpoint to the blob store; one is pruned only once its archive is finished.</summary>
+    public bool Archive { get; init; }
+    /// <summary>Files of a checkpoint uploaded at the same time.</summary>
+    public int ArchiveParallelism { get; init; } = 4;
 }
 
 /// <summary>Which checkpoints a suite evaluates.</summary>

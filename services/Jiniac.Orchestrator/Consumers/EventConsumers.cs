@@ -117,7 +117,8 @@ public sealed class JournalRecorder(IGrainFactory grains) :
     IConsumer<EvaluationCompleted>,
     IConsumer<EvaluationFailed>,
     IConsumer<ModelPublished>,
-    IConsumer<PublishFailed>
+    IConsumer<PublishFailed>,
+    IConsumer<CheckpointArchived>
 {
     private Task Record<T>(string runId, string? stage, T message) =>
         grains.GetGrain<IJournalGrain>(runId).AppendAsync(typeof(T).Name, stage, JsonSerializer.Serialize(message, OrchestratorJson.Options));
@@ -141,4 +142,5 @@ public sealed class JournalRecorder(IGrainFactory grains) :
     public Task Consume(ConsumeContext<EvaluationFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<ModelPublished> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<PublishFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<CheckpointArchived> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
 }

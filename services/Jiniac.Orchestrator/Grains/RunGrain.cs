@@ -414,6 +414,7 @@ public sealed class RunGrain(
         Tokenizer = S.Tokenizer,
         PreviousStage = index > 0 ? Spec.Stages[index - 1].Name : null,
         AddSpecialTokens = Spec.Tokenizer.AddSpecialTokens,
+        LearningRateWindow = LearningRateWindow.For(Spec.Stages, Spec.Training, index),
     };
 
     private IStageGrain Stage(int index) => GrainFactory.GetGrain<IStageGrain>(GrainKeys.Stage(RunId, Spec.Stages[index].Name));

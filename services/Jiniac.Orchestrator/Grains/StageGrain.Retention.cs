@@ -38,7 +38,7 @@ public sealed partial class StageGrain
         await JournalAsync("CheckpointsPruned", new { stage = Name, attempt = S.Attempt, steps = prune, keep_last = retention.KeepLast, keep_every = retention.KeepEvery });
         if (options.Value.IssueWork)
         {
-            await commands.SendAsync(new PruneCheckpoints { RunId = RunId, Stage = Name, Attempt = S.Attempt, Steps = prune }, default);
+            await commands.SendAsync(new PruneCheckpoints { RunId = RunId, Stage = Name, Attempt = S.Attempt, Steps = prune, Archive = retention.Archive }, default);
         }
     }
 }

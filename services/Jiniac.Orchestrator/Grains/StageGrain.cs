@@ -775,6 +775,8 @@ public sealed partial class StageGrain(
             Training = context.Training with { LearningRate = context.Spec.LearningRate ?? context.Training.LearningRate },
             TokenBudget = context.Spec.TokenBudget,
             InitFrom = S.InitFrom,
+            ScheduleOffsetSteps = context.LearningRateWindow?.OffsetSteps ?? 0,
+            ScheduleTotalSteps = context.LearningRateWindow?.TotalSteps ?? 0,
         }, default);
     }
 

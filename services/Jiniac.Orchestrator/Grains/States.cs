@@ -67,6 +67,8 @@ public sealed record StageContext
     public string? PreviousStage { get; init; }
     /// <summary>tokenizer.add_special_tokens, passed on in each TokenizeShard.</summary>
     public bool AddSpecialTokens { get; init; }
+    /// <summary>Where the stage sits in its learning-rate schedule (lr_schedule); null = a schedule of its own.</summary>
+    public LearningRateWindow? LearningRateWindow { get; init; }
 }
 
 public sealed record SubmitResult(string RunId, bool Created, string? Error);

@@ -70,6 +70,14 @@ internal static class MegatronArguments
         var offset = carry ? init!.Iteration : 0;
         var trainIters = offset + stageIters;
 
+        // Megatron's scheduler counts its own iterations; rendering a window that spans stages is not done yet, so it is
+        // refused rather than silently restarted.
+        if (command.ScheduleOffsetSteps != 0
+            || (command.ScheduleTotalSteps != 0 && command.ScheduleTotalSteps != TrainJobs.TotalSteps(command.TokenBudget, training.MicroBatchSize, training.SeqLength)))
+        {
+            throw new InvalidOperationException("lr_schedule: continue is not supported by the megatron trainer yet; use restart");
+        }
+
         var args = new List<string>(trainer.Command);
         // Model shape: the LLaMA architecture the platform trains (RMSNorm, RoPE, SwiGLU, GQA, no biases).
         Add(args, "--num-layers", model.NumLayers);
