@@ -14,6 +14,9 @@ namespace Jiniac.TrainLauncher;
 /// </summary>
 internal static class CheckpointPruner
 {
+    public static string FolderOf(string trainDir, long step) =>
+        Path.GetFullPath(Path.Combine(trainDir, Checkpoints.Folder, $"step_{step.ToString("D7", CultureInfo.InvariantCulture)}"));
+
     /// <param name="notArchived">With training.retention.archive: steps whose archive is not finished, which are refused.</param>
     public static (List<long> Deleted, List<string> Refused) Prune(string trainDir, IReadOnlyList<long> steps, IReadOnlySet<long>? notArchived = null)
     {
@@ -24,7 +27,7 @@ internal static class CheckpointPruner
         var refused = new List<string>();
         foreach (var step in steps.Distinct().Order())
         {
-            var folder = Path.GetFullPath(Path.Combine(trainDir, Checkpoints.Folder, $"step_{step.ToString("D7", CultureInfo.InvariantCulture)}"));
+            var folder = FolderOf(trainDir, step);
             var name = Path.GetFileName(folder);
             if (step <= 0)
             {
@@ -67,7 +70,8 @@ public sealed class PruneCheckpointsConsumer(StatePaths paths, IBlobStore blobs,
             notArchived = [];
             foreach (var step in m.Steps.Where(s => s > 0).Distinct())
             {
-                if (!await CheckpointArchiver.IsArchivedAsync(blobs, m.RunId, m.Stage, step, context.CancellationToken))
+                var folder = CheckpointPruner.FolderOf(paths.TrainDir(m.RunId, m.Stage), step);
+                if (!await CheckpointArchiver.IsArchivedAsync(blobs, m.RunId, m.Stage, step, folder, context.CancellationToken))
                 {
                     notArchived.Add(step);
                 }

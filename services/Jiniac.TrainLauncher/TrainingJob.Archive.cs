@@ -57,7 +57,7 @@ internal sealed partial class TrainingJob
         var token = supervisor.ShutdownToken;
         try
         {
-            if (await CheckpointArchiver.IsArchivedAsync(supervisor.Blobs, RunId, Stage, checkpoint.Step, token) || !Directory.Exists(checkpoint.Folder))
+            if (await CheckpointArchiver.IsArchivedAsync(supervisor.Blobs, RunId, Stage, checkpoint.Step, checkpoint.Folder, token) || !Directory.Exists(checkpoint.Folder))
             {
                 return;
             }

@@ -68,7 +68,7 @@ public sealed class CheckpointArchiveTests
         var blobs = new ObservedBlobStore(new FolderBlobStore(Path.Combine(temp.Path, "blobs")), afterPuts: 3, cut);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
             CheckpointArchiver.ArchiveAsync(blobs, "run-1", "stage-a", 12, folder, parallelism: 1, cut.Token));
-        Assert.False(await CheckpointArchiver.IsArchivedAsync(blobs, "run-1", "stage-a", 12, CancellationToken.None));
+        Assert.False(await CheckpointArchiver.IsArchivedAsync(blobs, "run-1", "stage-a", 12, folder, CancellationToken.None));
         var first = blobs.Puts.ToHashSet();
         Assert.Equal(3, first.Count);
 
@@ -78,11 +78,43 @@ public sealed class CheckpointArchiveTests
         Assert.Equal((names.Length, 3), (result.Files, result.Skipped));
         Assert.Equal(names.Length - 3, blobs.Puts.Count);
         Assert.Empty(blobs.Puts.Intersect(first));
-        Assert.True(await CheckpointArchiver.IsArchivedAsync(blobs, "run-1", "stage-a", 12, CancellationToken.None));
+        Assert.True(await CheckpointArchiver.IsArchivedAsync(blobs, "run-1", "stage-a", 12, folder, CancellationToken.None));
         foreach (var name in names)
         {
             Assert.Equal(new FileInfo(Path.Combine(folder, name)).Length, await blobs.GetLengthAsync("checkpoints/run-1/stage-a/step_0000012/" + name, CancellationToken.None));
         }
+    }
+
+    [Fact]
+    public async Task A_step_retrained_after_a_rollback_is_archived_again_whole_even_where_its_files_keep_their_sizes()
+    {
+        using var temp = new TempFolder();
+        var folder = Path.Combine(temp.Path, "step_0000012");
+        Directory.CreateDirectory(folder);
+        var names = new[] { "COMPLETE", "model.safetensors", "trainer_state.json" };
+        foreach (var name in names)
+        {
+            await File.WriteAllTextAsync(Path.Combine(folder, name), name == "trainer_state.json" ? "{\"step\":12,\"loss\":5.25}" : "old " + name);
+        }
+
+        using var never = new CancellationTokenSource();
+        var blobs = new ObservedBlobStore(new FolderBlobStore(Path.Combine(temp.Path, "blobs")), afterPuts: int.MaxValue, never);
+        await CheckpointArchiver.ArchiveAsync(blobs, "run-1", "stage-a", 12, folder, parallelism: 2, CancellationToken.None);
+        Assert.True(await CheckpointArchiver.IsArchivedAsync(blobs, "run-1", "stage-a", 12, folder, CancellationToken.None));
+
+        // The rollback set the old folder aside and the trainer wrote step 12 again: same names, same sizes, other bytes.
+        await File.WriteAllTextAsync(Path.Combine(folder, "model.safetensors"), "new model.safetensors");
+        await File.WriteAllTextAsync(Path.Combine(folder, "trainer_state.json"), "{\"step\":12,\"loss\":4.75}");
+        Assert.False(await CheckpointArchiver.IsArchivedAsync(blobs, "run-1", "stage-a", 12, folder, CancellationToken.None));
+
+        blobs.Puts.Clear();
+        var result = await CheckpointArchiver.ArchiveAsync(blobs, "run-1", "stage-a", 12, folder, parallelism: 2, CancellationToken.None);
+
+        Assert.Equal(0, result.Skipped);
+        Assert.Equal(names.Length, blobs.Puts.Count);
+        Assert.True(await CheckpointArchiver.IsArchivedAsync(blobs, "run-1", "stage-a", 12, folder, CancellationToken.None));
+        await using var model = await blobs.OpenReadAsync("checkpoints/run-1/stage-a/step_0000012/model.safetensors", CancellationToken.None);
+        Assert.Equal("new model.safetensors", await new StreamReader(model).ReadToEndAsync());
     }
 
     [Theory]
