@@ -81,6 +81,33 @@ public sealed class InterventionTests(OrchestratorHostFixture fixture) : IClassF
         Assert.Contains("\"keep_last\":2", journal.Last(x => x.Type == "CheckpointsPruned").Json.Replace(" ", "", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task Retention_keeps_the_checkpoint_with_the_best_evaluation_when_asked()
+    {
+        const string run = "best-kept";
+        var spec = Pipelines.TwoStages(run);
+        spec = spec with
+        {
+            Training = spec.Training with { Retention = new RetentionSpec { KeepLast = 2, KeepBest = "perplexity/stories" } },
+            Evaluation = new EvaluationSpec { EveryNCheckpoints = 1 },
+        };
+        await Drive.ToFirstStageTrainingAsync(Host, run, spec);
+        foreach (var step in (long[])[4, 8, 12, 16])
+        {
+            await Host.Publish(Saved(run, step, loss: 3.0));
+            await Drive.StageView(Host, run, "en", v => v.Checkpoints.Any(c => c.Step == step), $"checkpoint {step}");
+        }
+
+        // Step 4 scores best (lowest perplexity): once evaluated it stays although it is not among the last two; 8 goes.
+        foreach (var (step, perplexity) in ((long, double)[])[(4, 10), (8, 20), (12, 30), (16, 40)])
+        {
+            await Host.Publish(new EvaluationCompleted { RunId = run, Stage = "en", Step = step, Results = [new DomainEvaluation { Domain = "stories", Tokens = 10, TextBytes = 40, Loss = 3, Perplexity = perplexity, BitsPerByte = 1 }] });
+        }
+
+        var prune = Assert.Single(await Host.Commands.WaitForAsync<PruneCheckpoints>(c => c.RunId == run));
+        Assert.Equal([8L], prune.Steps);
+    }
+
     private static CheckpointSaved Saved(string run, long step, double loss) =>
         new() { RunId = run, Stage = "en", Attempt = 1, Step = step, Tokens = step * 16, Loss = loss, Folder = $"/checkpoints/step_{step:D7}" };
 }

@@ -372,11 +372,14 @@ public static partial class PipelineLoader
             section.Check("keep_last", keepLast == 0 || keepLast >= 2, "must be 0 (keep every checkpoint) or at least 2");
             var keepEvery = section.Long("keep_every", defaults.KeepEvery);
             section.Check("keep_every", keepEvery >= 0, "must be at least 0 (0 = none kept for their step)");
+            var keepBest = section.String("keep_best");
+            section.Check("keep_best", keepBest is null || (keepBest.Length > 0 && keepBest.Trim() == keepBest),
+                "must be a metric name as evaluation reports it, e.g. perplexity/DOMAIN or SUITE/TASK/acc_norm");
             var archive = section.Bool("archive", defaults.Archive);
             var parallelism = section.Int("archive_parallelism", defaults.ArchiveParallelism);
             section.Check("archive_parallelism", parallelism is >= 1 and <= 64, "must be in [1, 64]");
             section.Finish();
-            return new RetentionSpec { KeepLast = keepLast, KeepEvery = keepEvery, Archive = archive, ArchiveParallelism = parallelism };
+            return new RetentionSpec { KeepLast = keepLast, KeepEvery = keepEvery, KeepBest = keepBest, Archive = archive, ArchiveParallelism = parallelism };
         }
 
         private static SupervisionSpec ReadSupervision(YamlSection section)

@@ -220,6 +220,8 @@ public sealed record RetentionSpec
 {
     public int KeepLast { get; init; }
     public long KeepEvery { get; init; }
+    /// <summary>Also keep the stage's checkpoint with the best value of this evaluation metric (a name as gates use it); null = none.</summary>
+    public string? KeepBest { get; init; }
     /// <summary>Upload each complete checkpoint to the blob store; one is pruned only once its archive is finished.</summary>
     public bool Archive { get; init; }
     /// <summary>Files of a checkpoint uploaded at the same time.</summary>
@@ -300,8 +302,11 @@ public sealed record GateSpec
     /// <summary>Whether larger is better (decides what "regression" means); by default false for perplexity, bits_per_byte and loss, true otherwise.</summary>
     public bool? HigherIsBetter { get; init; }
 
-    public bool IsHigherBetter => HigherIsBetter ?? !(Metric.StartsWith("perplexity/", StringComparison.Ordinal)
-        || Metric.StartsWith("bits_per_byte/", StringComparison.Ordinal) || Metric.StartsWith("loss/", StringComparison.Ordinal));
+    public bool IsHigherBetter => HigherIsBetter ?? DefaultHigherIsBetter(Metric);
+
+    /// <summary>Perplexity, bits per byte and loss are better lower; every other metric (accuracies, F1, …) higher.</summary>
+    public static bool DefaultHigherIsBetter(string metric) => !(metric.StartsWith("perplexity/", StringComparison.Ordinal)
+        || metric.StartsWith("bits_per_byte/", StringComparison.Ordinal) || metric.StartsWith("loss/", StringComparison.Ordinal));
 }
 
 /// <summary>training.trainer: the reference trainer (the trainer contract) or Megatron-LM through its adapter.</summary>

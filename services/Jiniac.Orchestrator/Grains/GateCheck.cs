@@ -61,7 +61,7 @@ public static class GateCheck
         return all;
     }
 
-    private static double? Find(IReadOnlyList<EvaluationMetric> metrics, string name)
+    internal static double? Find(IReadOnlyList<EvaluationMetric> metrics, string name)
     {
         foreach (var m in metrics)
         {

@@ -80,4 +80,17 @@ public sealed class RetentionArchiveKeysTests
         Assert.Equal(("training.retention.archive_parallelism", 23, 26), (error.Path, error.Line, error.Column));
         Assert.Contains("must be in [1, 64]", error.Message);
     }
+
+    [Fact]
+    public void Keep_best_names_a_metric_and_a_blank_one_is_refused_at_its_line()
+    {
+        using var files = new PipelineFiles();
+        Assert.Null(files.Load().Training.Retention.KeepBest);
+        var spec = files.Set(20, "  checkpoint_interval: 50\n  retention:\n    keep_last: 2\n    keep_best: perplexity/stories").Load();
+        Assert.Equal(new RetentionSpec { KeepLast = 2, KeepBest = "perplexity/stories" }, spec.Training.Retention);
+
+        var error = files.Set(20, "  checkpoint_interval: 50\n  retention:\n    keep_best: ' '").Error();
+        Assert.Equal(("training.retention.keep_best", 22, 16), (error.Path, error.Line, error.Column));
+        Assert.Contains("metric name", error.Message);
+    }
 }
