@@ -121,6 +121,8 @@ public sealed record CheckpointSaved
     public required long Tokens { get; init; }
     public required double Loss { get; init; }
     public required string Folder { get; init; }
+    /// <summary>The checkpoint's size on disk, all its files (0 from a launcher that did not say).</summary>
+    public long Bytes { get; init; }
 }
 
 public sealed record TrainingCompleted

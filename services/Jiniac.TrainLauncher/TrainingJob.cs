@@ -342,8 +342,22 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
                 Tokens = checkpoint.Tokens,
                 Loss = checkpoint.Loss,
                 Folder = checkpoint.Folder,
+                Bytes = SizeOf(checkpoint.Folder),
             });
             QueueArchive(checkpoint);
+        }
+    }
+
+    /// <summary>All files of a complete checkpoint folder (0 if it went away meanwhile, e.g. set aside by a rollback).</summary>
+    private static long SizeOf(string folder)
+    {
+        try
+        {
+            return new DirectoryInfo(folder).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return 0;
         }
     }
 

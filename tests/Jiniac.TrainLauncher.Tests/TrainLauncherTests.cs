@@ -35,6 +35,8 @@ public sealed class TrainLauncherTests
             var state = fixture.ReadJson(Path.Combine(checkpoint.Folder, "trainer_state.json"));
             Assert.Equal(checkpoint.Step * LauncherFixture.BatchTokens, checkpoint.Tokens);
             Assert.Equal(state.GetProperty("loss").GetDouble(), checkpoint.Loss);
+            Assert.Equal(Directory.GetFiles(checkpoint.Folder, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length), checkpoint.Bytes);
+            Assert.True(checkpoint.Bytes > 0);
         }
 
         var progress = fixture.Events.Of<TrainingProgressed>();

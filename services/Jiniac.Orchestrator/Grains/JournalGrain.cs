@@ -107,6 +107,7 @@ public sealed class CheckpointGrain([PersistentState("checkpoint", OrchestratorS
         state.State.Tokens = message.Tokens;
         state.State.Loss = message.Loss;
         state.State.Folder = message.Folder;
+        state.State.Bytes = message.Bytes;
         await state.WriteStateAsync();
     }
 

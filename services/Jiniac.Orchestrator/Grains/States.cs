@@ -174,6 +174,8 @@ public sealed class CheckpointState
     public long Tokens { get; set; }
     public double Loss { get; set; }
     public string? Folder { get; set; }
+    /// <summary>Size on disk of all the checkpoint's files, as the launcher measured it when the checkpoint was complete.</summary>
+    public long Bytes { get; set; }
     public List<DomainEvaluation>? Evaluation { get; set; }
     public ModelPublished? Published { get; set; }
 }

@@ -41,7 +41,7 @@ public sealed class PipelineEvaluationSuitesTests
 
         var spec = PipelineLoader.Load(Path.Combine(dir.FullName, "examples", "quickstart", "pipeline.yaml"));
         var suite = Assert.Single(spec.Evaluation.Suites);
-        Assert.Equal(new CheckpointPolicy(), suite.When);
+        Assert.Equal(new CheckpointPolicy { EveryNSteps = 200 }, suite.When);
         var task = Assert.Single(suite.Tasks);
         Assert.Equal((Path.Combine(dir.FullName, "examples", "eval", "ja-man-mc", "test.jsonl"), 100), (task.Path, task.Limit));
         Assert.Equal(3, suite.Generation!.Prompts.Count);
