@@ -7,8 +7,7 @@ PY=/usr/bin/python3
 if [ -x "$PY" ] && "$PY" -c 'import numpy' 2>/dev/null; then
   exit 0
 fi
-export DEBIAN_FRONTEND=noninteractive
-# A lock held by another apt (another test process) is waited for rather than failed on.
-apt-get -o DPkg::Lock::Timeout=300 update -qq
-apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends python3 python3-numpy >/dev/null
+# Through the shared installer: other test processes may be installing at the same time, and
+# apt-get update's own lock is retried there, not failed on.
+"$(dirname "${BASH_SOURCE[0]}")/../apt-install.sh" python3 python3-numpy
 "$PY" -c 'import numpy; print("numpy", numpy.__version__)'

@@ -43,9 +43,8 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! comm
     exit 1
   fi
   say "installing slurm-wlm and munge"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=600 update -qq >/dev/null
-  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+  # Through the shared installer: test projects run at once and may install other packages at the same time.
+  "$(dirname "${BASH_SOURCE[0]}")/../apt-install.sh" slurm-wlm munge
 fi
 
 if [ -f "$conf" ] && ctld_up && node_idle; then
