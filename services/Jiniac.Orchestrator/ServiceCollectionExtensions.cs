@@ -37,6 +37,7 @@ public static class ServiceCollectionExtensions
         var services = builder.Services;
         services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateOnStart();
         services.AddOptions<ControlOptions>().BindConfiguration(ControlOptions.Section).ValidateOnStart();
+        services.AddControlAccess();
         services.AddSingleton(sp => new FileJournalStore(sp.GetRequiredService<StatePaths>().Journal));
 
         var jiniac = builder.Configuration.GetSection(JiniacOptions.Section).Get<JiniacOptions>() ?? new JiniacOptions();
@@ -77,6 +78,12 @@ public static class ServiceCollectionExtensions
 
     public static IEndpointRouteBuilder MapOrchestrator(this IEndpointRouteBuilder endpoints)
     {
+        // One access rule (API keys and roles, or loopback only) in front of every endpoint of this host: docs/cli.md.
+        if (endpoints is IApplicationBuilder app)
+        {
+            app.UseMiddleware<ControlAccessMiddleware>();
+        }
+
         endpoints.MapGrpcService<ControlService>();
         return endpoints;
     }

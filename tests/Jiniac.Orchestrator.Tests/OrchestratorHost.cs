@@ -41,7 +41,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
 
     public Task Publish<T>(T message) where T : class => Bus.Publish(message);
 
-    public static async Task<OrchestratorHost> StartAsync(string stateDir)
+    public static async Task<OrchestratorHost> StartAsync(string stateDir, IDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -54,6 +54,11 @@ public sealed class OrchestratorHost : IAsyncDisposable
             ["Jiniac:StateDir"] = stateDir,
             ["Control:Url"] = "http://127.0.0.1:0",
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Logging.ClearProviders();
 
         var commands = new CommandLog();

@@ -3,6 +3,7 @@ using Jiniac.Contracts.Grpc.Control.V1;
 using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting;
 using Jiniac.Orchestrator.Grains;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using G = Jiniac.Contracts.Grpc.Control.V1;
 
@@ -159,4 +160,47 @@ public sealed class ControlOptions
     public string Url { get; set; } = "http://127.0.0.1:0";
 
     public TimeSpan WatchPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>API keys by name (<c>Control:ApiKeys:NAME:Hash</c>, <c>Control:ApiKeys:NAME:Role</c>). None: loopback callers only.</summary>
+    public Dictionary<string, ApiKeyEntry> ApiKeys { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>A file of more keys, one <c>NAME ROLE SHA256HEX</c> a line (# comments), read at start.</summary>
+    public string? ApiKeysFile { get; set; }
+}
+
+/// <summary>Refused at start: a malformed key, or a control API reachable from other machines with no key to guard it.</summary>
+internal sealed class ControlOptionsValidation : IValidateOptions<ControlOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ControlOptions options)
+    {
+        ApiKeyRing ring;
+        try
+        {
+            ring = new ApiKeyRing(Options.Create(options));
+        }
+        catch (OptionsValidationException e)
+        {
+            return ValidateOptionsResult.Fail(e.Failures);
+        }
+
+        if (ring.IsEmpty && Uri.TryCreate(options.Url, UriKind.Absolute, out var uri)
+            && !(uri.Host == "localhost" || (System.Net.IPAddress.TryParse(uri.Host, out var ip) && System.Net.IPAddress.IsLoopback(ip))))
+        {
+            return ValidateOptionsResult.Fail(
+                $"{ControlOptions.Section}:Url: '{options.Url}' is not a loopback address and no API keys are configured ({ControlOptions.Section}:ApiKeys or {ControlOptions.Section}:ApiKeysFile, docs/cli.md)");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}
+
+public static class ControlAccessExtensions
+{
+    /// <summary>The key ring and the start-time checks of the control API's access rule.</summary>
+    public static IServiceCollection AddControlAccess(this IServiceCollection services)
+    {
+        services.AddSingleton<IValidateOptions<ControlOptions>, ControlOptionsValidation>();
+        services.AddSingleton<ApiKeyRing>();
+        return services;
+    }
 }
