@@ -73,6 +73,11 @@ public sealed record LaunchTraining
     public long ScheduleOffsetSteps { get; init; }
     /// <summary>Steps the stage's learning-rate schedule spans; 0 = the stage's own steps.</summary>
     public long ScheduleTotalSteps { get; init; }
+    /// <summary>
+    /// An operator's replay from a chosen checkpoint (`jiniac replay --from-checkpoint`): resume from this step's checkpoint
+    /// instead of the latest; the later ones leave the lineage (moved aside, kept on disk), once per attempt. Null: the latest.
+    /// </summary>
+    public long? ResumeFromStep { get; init; }
 }
 
 public sealed record StopTraining

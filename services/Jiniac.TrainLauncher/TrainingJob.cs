@@ -107,6 +107,7 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
 
         var skips = CarriedSkips(dir, job);
         SupersedeOtherJob(dir, hash);
+        ApplyResumeFromStep(dir, adapter);
 
         // A stage that already finished (its TrainingCompleted may have been lost) is reported, not retrained.
         if (adapter.TryReadDone() is { } finished)

@@ -110,7 +110,7 @@ public sealed class GateTests(OrchestratorHostFixture fixture) : IClassFixture<O
         Assert.Contains("perplexity/stories = 20.09 regressed 64.87% from 12.18 at stage 'en' (at most 10% allowed)", regressed.Reason);
 
         // A replay evaluates the final checkpoint again; this time it passes, is published, and the run completes.
-        var replay = await Host.Run(run).ReplayStageAsync("ja", "evaluation data fixed");
+        var replay = await Host.Run(run).ReplayStageAsync("ja", ReplayRequest.Because("evaluation data fixed"));
         Assert.Equal((2, "Evaluating", (string?)null), (replay.Attempt, replay.Status, replay.Error));
         await c.WaitForAsync<EvaluateCheckpoint>(x => x.RunId == run && x.Stage == "ja" && x.Step == 4, count: 2);
         await Host.Publish(new EvaluationCompleted { RunId = run, Stage = "ja", Step = 4, Results = Results(2.55), Metrics = [new EvaluationMetric { Name = "mc/t/acc", Value = 0.6 }] });

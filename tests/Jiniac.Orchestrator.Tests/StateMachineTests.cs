@@ -1,4 +1,5 @@
 using Jiniac.Contracts;
+using Jiniac.Orchestrator.Grains;
 
 namespace Jiniac.Orchestrator.Tests;
 
@@ -22,7 +23,7 @@ public sealed class StateMachineTests(OrchestratorHostFixture fixture) : IClassF
         Assert.Equal(3, failed.Stages[0].Restarts);
 
         // Replay: the data is prepared, so attempt 2 goes straight back to training, from scratch again.
-        var replay = await Host.Run(run).ReplayStageAsync("en", "after fixing the node");
+        var replay = await Host.Run(run).ReplayStageAsync("en", ReplayRequest.Because("after fixing the node"));
         Assert.Equal((2, (string?)null), (replay.Attempt, replay.Error));
         var relaunch = Assert.Single(await Host.Commands.WaitForAsync<LaunchTraining>(c => c.RunId == run && c.Attempt == 2));
         Assert.Equal(("en", (string?)null), (relaunch.Stage, relaunch.InitFrom));
@@ -44,8 +45,8 @@ public sealed class StateMachineTests(OrchestratorHostFixture fixture) : IClassF
         Assert.Equal("new-job", (await stage.GetViewAsync()).JobId);
 
         // Only a failed or cancelled stage can be replayed, and only a stage that exists.
-        Assert.NotNull((await Host.Run(run).ReplayStageAsync("en", "again")).Error);
-        Assert.Equal("NotFound", (await Host.Run(run).ReplayStageAsync("fr", "no such stage")).Status);
+        Assert.NotNull((await Host.Run(run).ReplayStageAsync("en", ReplayRequest.Because("again"))).Error);
+        Assert.Equal("NotFound", (await Host.Run(run).ReplayStageAsync("fr", ReplayRequest.Because("no such stage"))).Status);
         Assert.Single(Host.Commands.Of<LaunchTraining>(c => c.RunId == run && c.Attempt == 2));
     }
 

@@ -74,7 +74,7 @@ public sealed class ControlService(IGrainFactory grains, TimeProvider time, IOpt
     public override async Task<ReplayStageResponse> ReplayStage(ReplayStageRequest request, ServerCallContext context)
     {
         await GetViewAsync(request.RunId);
-        var result = await grains.GetGrain<IRunGrain>(request.RunId).ReplayStageAsync(request.Stage, string.IsNullOrEmpty(request.Reason) ? "replayed by an operator" : request.Reason);
+        var result = await grains.GetGrain<IRunGrain>(request.RunId).ReplayStageAsync(request.Stage, ReplayRequest.Because(string.IsNullOrEmpty(request.Reason) ? "replayed by an operator" : request.Reason, ControlCaller.Of(context.GetHttpContext()).Name));
         if (result.Error is not null)
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, result.Error));

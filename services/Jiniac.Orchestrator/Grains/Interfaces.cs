@@ -28,7 +28,13 @@ public interface IRunGrain : IGrainWithStringKey
 
     Task<string> CancelAsync(string reason);
 
-    Task<ReplayResult> ReplayStageAsync(string stage, string reason);
+    Task<ReplayResult> ReplayStageAsync(string stage, ReplayRequest request);
+
+    /// <summary>Tokenizes one shard of a stage again (`jiniac replay-shard`); a failed stage goes back to preparing.</summary>
+    Task<ReplayResult> ReplayShardAsync(string stage, string shard, ReplayRequest request);
+
+    /// <summary>Publishes a stage's final checkpoint, or the one at <paramref name="step"/>, on an operator's request.</summary>
+    Task<ReplayResult> PublishAsync(string stage, long? step, string requestedBy);
 
     /// <summary>Releases a stage held by a failed gate: it is published and the run goes on.</summary>
     Task<ReplayResult> ApproveStageAsync(string stage, string reason);
@@ -60,7 +66,15 @@ public interface IStageGrain : IGrainWithStringKey
 
     Task CancelAsync(string reason);
 
-    Task<ReplayResult> ReplayAsync(string reason);
+    Task<ReplayResult> ReplayAsync(ReplayRequest request);
+
+    Task<ReplayResult> ReplayShardAsync(string shard, ReplayRequest request);
+
+    Task<ReplayResult> PublishAsync(long? step, string requestedBy);
+
+    /// <summary>Checkpoints replays took out of the lineage.</summary>
+    [AlwaysInterleave]
+    Task<IReadOnlyList<DiscardedCheckpoint>> GetDiscardedAsync();
 
     Task<ReplayResult> ApproveAsync(string reason);
 

@@ -157,17 +157,11 @@ public sealed class RunGrain(
         return S.Status.ToString();
     }
 
-    public async Task<ReplayResult> ReplayStageAsync(string stage, string reason)
+    public async Task<ReplayResult> ReplayStageAsync(string stage, ReplayRequest request)
     {
-        if (S.Spec is null)
+        if (FindStage(stage, out var index) is { } missing)
         {
-            return new ReplayResult(0, "NotFound", $"run '{RunId}' does not exist");
-        }
-
-        var index = Spec.Stages.ToList().FindIndex(s => s.Name == stage);
-        if (index < 0)
-        {
-            return new ReplayResult(0, "NotFound", $"run '{RunId}' has no stage '{stage}' (stages: {string.Join(", ", Spec.Stages.Select(s => s.Name))})");
+            return missing;
         }
 
         if (S.Stages[index] == StageStatus.Pending)
@@ -175,7 +169,45 @@ public sealed class RunGrain(
             return new ReplayResult(0, "Pending", $"stage '{stage}' has not started: nothing to replay");
         }
 
-        var result = await Stage(index).ReplayAsync(reason);
+        return await AfterReplayAsync(index, await Stage(index).ReplayAsync(request), $"stage '{stage}' replayed by {request.RequestedBy}: {request.Reason}");
+    }
+
+    public async Task<ReplayResult> ReplayShardAsync(string stage, string shard, ReplayRequest request)
+    {
+        if (FindStage(stage, out var index) is { } missing)
+        {
+            return missing;
+        }
+
+        return await AfterReplayAsync(index, await Stage(index).ReplayShardAsync(shard, request), $"shard {shard} of stage '{stage}' replayed by {request.RequestedBy}: {request.Reason}");
+    }
+
+    public async Task<ReplayResult> PublishAsync(string stage, long? step, string requestedBy)
+    {
+        if (FindStage(stage, out var index) is { } missing)
+        {
+            return missing;
+        }
+
+        return await Stage(index).PublishAsync(step, requestedBy);
+    }
+
+    private ReplayResult? FindStage(string stage, out int index)
+    {
+        index = S.Spec is null ? -1 : Spec.Stages.ToList().FindIndex(s => s.Name == stage);
+        if (S.Spec is null)
+        {
+            return new ReplayResult(0, "NotFound", $"run '{RunId}' does not exist");
+        }
+
+        return index < 0
+            ? new ReplayResult(0, "NotFound", $"run '{RunId}' has no stage '{stage}' (stages: {string.Join(", ", Spec.Stages.Select(s => s.Name))})")
+            : null;
+    }
+
+    /// <summary>A stage that took a replay is active again, and so is its run.</summary>
+    private async Task<ReplayResult> AfterReplayAsync(int index, ReplayResult result, string why)
+    {
         if (result.Error is not null)
         {
             return result;
@@ -186,7 +218,7 @@ public sealed class RunGrain(
         {
             S.Status = RunStatus.Running;
             S.Reason = null;
-            await JournalAsync("RunStatusChanged", null, new { status = S.Status.ToString(), reason = $"stage '{stage}' replayed: {reason}" });
+            await JournalAsync("RunStatusChanged", null, new { status = S.Status.ToString(), reason = why });
         }
 
         await SaveAsync();

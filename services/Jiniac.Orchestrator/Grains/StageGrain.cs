@@ -132,68 +132,6 @@ public sealed partial class StageGrain(
         }
     }
 
-    public async Task<ReplayResult> ReplayAsync(string reason)
-    {
-        if (S.Context is null)
-        {
-            return new ReplayResult(S.Attempt, S.Status.ToString(), "the stage was never started: nothing to replay");
-        }
-
-        if (S.Status is not (StageStatus.Failed or StageStatus.Cancelled or StageStatus.Gated))
-        {
-            return new ReplayResult(S.Attempt, S.Status.ToString(), $"the stage is {S.Status}; only a failed, cancelled or gated stage can be replayed");
-        }
-
-        if (S.Status == StageStatus.Gated && S.Final is { } gated)
-        {
-            // Replaying a held stage evaluates its final checkpoint again, and the gates judge the new result.
-            S.Evaluations.Remove(gated.Step);
-            S.Metrics.Remove(gated.Step);
-        }
-
-        S.Attempt++;
-        await JournalAsync("StageReplayed", new { attempt = S.Attempt, reason });
-
-        // Resume from the furthest point that is still valid: nothing finished is redone.
-        if (S.Final is { } final)
-        {
-            if (!S.Evaluations.ContainsKey(final.Step))
-            {
-                S.PendingEvaluations.Add(final.Step);
-                S.SentEvaluations.Remove(final.Step);
-                await TransitionAsync(StageStatus.Evaluating, null);
-                await IssueEvaluationsAsync();
-            }
-            else if (Context.Publish is not null && !S.Published.Exists(p => p.Step == final.Step))
-            {
-                await TransitionAsync(StageStatus.Publishing, null);
-                await SendPublishAsync();
-            }
-            else
-            {
-                await TransitionAsync(StageStatus.Completed, null);
-            }
-        }
-        else if (IsPrepared())
-        {
-            await TransitionAsync(StageStatus.Ready, null);
-        }
-        else
-        {
-            foreach (var shard in S.Shards.Values)
-            {
-                shard.Error = null;
-            }
-
-            await TransitionAsync(StageStatus.Preparing, null);
-            await IssueIngestAsync();
-            await IssueTokenizeAsync();
-            await CheckReadyAsync();
-        }
-
-        return new ReplayResult(S.Attempt, S.Status.ToString(), null);
-    }
-
     public async Task OnShardIngestedAsync(ShardIngested message)
     {
         if (S.Context is null || S.Status != StageStatus.Preparing || !AddShard(message.Source, message.Shard))
@@ -331,7 +269,7 @@ public sealed partial class StageGrain(
 
     public async Task OnCheckpointSavedAsync(CheckpointSaved message)
     {
-        if (S.Context is null || S.Checkpoints.Exists(c => c.Step == message.Step))
+        if (S.Context is null || S.Checkpoints.Exists(c => c.Step == message.Step) || IsDiscarded(message))
         {
             return;
         }
@@ -777,6 +715,8 @@ public sealed partial class StageGrain(
             InitFrom = S.InitFrom,
             ScheduleOffsetSteps = context.LearningRateWindow?.OffsetSteps ?? 0,
             ScheduleTotalSteps = context.LearningRateWindow?.TotalSteps ?? 0,
+            SkipBatches = [.. S.SkipBatches],
+            ResumeFromStep = S.ResumeFromStep,
         }, default);
     }
 
@@ -856,9 +796,10 @@ public sealed partial class StageGrain(
         }
     }
 
-    private async Task SendPublishAsync()
+    /// <param name="checkpoint">An operator's choice (`jiniac publish RUN STAGE/STEP`); default the stage's final checkpoint.</param>
+    private async Task SendPublishAsync(CheckpointSummary? checkpoint = null)
     {
-        if (S.Final is not { } final || Context.Publish is not { } target || !options.Value.IssueWork)
+        if ((checkpoint ?? S.Final) is not { } final || Context.Publish is not { } target || !options.Value.IssueWork)
         {
             return;
         }
@@ -941,6 +882,9 @@ public sealed partial class StageGrain(
             Published = S.Published,
             JobId = S.JobId,
             Restarts = S.Restarts,
+            Pruned = [.. S.Pruned],
+            Discarded = S.Discarded,
+            SkipBatches = S.SkipBatches,
         };
     }
 }

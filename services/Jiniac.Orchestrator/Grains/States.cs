@@ -75,6 +75,23 @@ public sealed record SubmitResult(string RunId, bool Created, string? Error);
 
 public sealed record ReplayResult(int Attempt, string Status, string? Error);
 
+/// <summary>An operator's replay of a stage: who asked and why (journaled), and optionally where training resumes.</summary>
+public sealed record ReplayRequest
+{
+    public required string Reason { get; init; }
+    /// <summary>The API key's name, or "local:USER" on a keyless loopback host.</summary>
+    public required string RequestedBy { get; init; }
+    /// <summary>Resume training from this checkpoint of the lineage; the later ones leave it (kept on disk). Null: the furthest valid point.</summary>
+    public long? FromCheckpoint { get; init; }
+    /// <summary>Batch ranges [from, to) to skip from now on (added to those the stage already skips).</summary>
+    public IReadOnlyList<BatchRange> SkipBatches { get; init; } = [];
+
+    public static ReplayRequest Because(string reason, string requestedBy = "local") => new() { Reason = reason, RequestedBy = requestedBy };
+}
+
+/// <summary>A checkpoint a replay took out of the stage's lineage; its files stay where the launcher moved them.</summary>
+public sealed record DiscardedCheckpoint(long Step, long Tokens, double Loss, string Folder, int Attempt, string Reason);
+
 public sealed class RunState
 {
     public string RunId { get; set; } = "";
@@ -154,6 +171,12 @@ public sealed class StageState
     public Dictionary<long, List<GenerationSample>> Generations { get; set; } = [];
     public List<StageTransition> History { get; set; } = [];
     public DateTimeOffset LastActivity { get; set; }
+    /// <summary>Batch ranges every launch of this stage skips (replays with --skip-batches add to them).</summary>
+    public List<BatchRange> SkipBatches { get; set; } = [];
+    /// <summary>The current attempt resumes from this step (a replay --from-checkpoint); null: from the latest.</summary>
+    public long? ResumeFromStep { get; set; }
+    /// <summary>Checkpoints replays took out of the lineage, oldest first.</summary>
+    public List<DiscardedCheckpoint> Discarded { get; set; } = [];
 }
 
 public sealed class ShardState

@@ -47,6 +47,11 @@ public sealed record StageView
     public required IReadOnlyList<PublishedSummary> Published { get; init; }
     public string? JobId { get; init; }
     public required int Restarts { get; init; }
+    /// <summary>Steps retention deleted (they stay in <see cref="Checkpoints"/> as history).</summary>
+    public IReadOnlyList<long> Pruned { get; init; } = [];
+    /// <summary>Checkpoints replays took out of the lineage (kept on disk).</summary>
+    public IReadOnlyList<DiscardedCheckpoint> Discarded { get; init; } = [];
+    public IReadOnlyList<BatchRange> SkipBatches { get; init; } = [];
 }
 
 public sealed record DataPrefixView(string Prefix, double Weight, string Source, long Tokens);
