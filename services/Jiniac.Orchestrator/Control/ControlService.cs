@@ -10,7 +10,7 @@ using G = Jiniac.Contracts.Grpc.Control.V1;
 namespace Jiniac.Orchestrator.Control;
 
 /// <summary>The control API: every operator action and every read goes through here (CLI, dashboard, scripts).</summary>
-public sealed class ControlService(IGrainFactory grains, TimeProvider time, IOptions<ControlOptions> options) : G.ControlService.ControlServiceBase
+public sealed partial class ControlService(IGrainFactory grains, TimeProvider time, IOptions<ControlOptions> options, StatePaths paths) : G.ControlService.ControlServiceBase
 {
     public override async Task<SubmitRunResponse> SubmitRun(SubmitRunRequest request, ServerCallContext context)
     {
@@ -67,32 +67,28 @@ public sealed class ControlService(IGrainFactory grains, TimeProvider time, IOpt
     public override async Task<CancelRunResponse> CancelRun(CancelRunRequest request, ServerCallContext context)
     {
         await GetViewAsync(request.RunId);
-        var status = await grains.GetGrain<IRunGrain>(request.RunId).CancelAsync(string.IsNullOrEmpty(request.Reason) ? "cancelled by an operator" : request.Reason);
+        var status = await grains.GetGrain<IRunGrain>(request.RunId).CancelAsync($"{(string.IsNullOrEmpty(request.Reason) ? "cancelled by an operator" : request.Reason)} (by {Caller(context)})");
         return new CancelRunResponse { Status = status };
     }
 
     public override async Task<ReplayStageResponse> ReplayStage(ReplayStageRequest request, ServerCallContext context)
     {
         await GetViewAsync(request.RunId);
-        var result = await grains.GetGrain<IRunGrain>(request.RunId).ReplayStageAsync(request.Stage, ReplayRequest.Because(string.IsNullOrEmpty(request.Reason) ? "replayed by an operator" : request.Reason, ControlCaller.Of(context.GetHttpContext()).Name));
-        if (result.Error is not null)
+        var result = await grains.GetGrain<IRunGrain>(request.RunId).ReplayStageAsync(request.Stage, new ReplayRequest
         {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, result.Error));
-        }
-
-        return new ReplayStageResponse { Attempt = result.Attempt, Status = result.Status };
+            Reason = string.IsNullOrEmpty(request.Reason) ? "replayed by an operator" : request.Reason,
+            RequestedBy = Caller(context),
+            FromCheckpoint = request.HasFromCheckpoint ? request.FromCheckpoint : null,
+            SkipBatches = [.. request.SkipBatches.Select(r => new Jiniac.Contracts.BatchRange { From = r.From, To = r.To })],
+        });
+        return Answer(result, r => new ReplayStageResponse { Attempt = r.Attempt, Status = r.Status });
     }
 
     public override async Task<ApproveStageResponse> ApproveStage(ApproveStageRequest request, ServerCallContext context)
     {
         await GetViewAsync(request.RunId);
-        var result = await grains.GetGrain<IRunGrain>(request.RunId).ApproveStageAsync(request.Stage, string.IsNullOrEmpty(request.Reason) ? "approved by an operator" : request.Reason);
-        if (result.Error is not null)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, result.Error));
-        }
-
-        return new ApproveStageResponse { Attempt = result.Attempt, Status = result.Status };
+        var result = await grains.GetGrain<IRunGrain>(request.RunId).ApproveStageAsync(request.Stage, $"{(string.IsNullOrEmpty(request.Reason) ? "approved by an operator" : request.Reason)} (by {Caller(context)})");
+        return Answer(result, r => new ApproveStageResponse { Attempt = r.Attempt, Status = r.Status });
     }
 
     public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<JournalEntry> responseStream, ServerCallContext context)
