@@ -52,31 +52,16 @@ public sealed partial class ControlService
             var evaluated = stage.Evaluations.Select(e => e.Step).ToHashSet();
             foreach (var c in stage.Checkpoints)
             {
-                entry.Checkpoints.Add(new CheckpointEntry
-                {
-                    Step = c.Step,
-                    Tokens = c.Tokens,
-                    Loss = c.Loss,
-                    Folder = c.Folder,
-                    Final = stage.Final?.Step == c.Step,
-                    Pruned = stage.Pruned.Contains(c.Step),
-                    Evaluated = evaluated.Contains(c.Step),
-                    PublishedRevision = stage.Published.LastOrDefault(p => p.Step == c.Step)?.Revision ?? "",
-                });
+                var e = Entry(stage, c.Step, c.Tokens, c.Loss, c.Folder);
+                (e.Final, e.Pruned, e.Evaluated) = (stage.Final?.Step == c.Step, stage.Pruned.Contains(c.Step), evaluated.Contains(c.Step));
+                entry.Checkpoints.Add(e);
             }
 
             foreach (var d in stage.Discarded)
             {
-                entry.Discarded.Add(new CheckpointEntry
-                {
-                    Step = d.Step,
-                    Tokens = d.Tokens,
-                    Loss = d.Loss,
-                    Folder = d.Folder,
-                    DiscardedByAttempt = d.Attempt,
-                    DiscardedReason = d.Reason,
-                    PublishedRevision = stage.Published.LastOrDefault(p => p.Step == d.Step)?.Revision ?? "",
-                });
+                var e = Entry(stage, d.Step, d.Tokens, d.Loss, d.Folder);
+                (e.DiscardedByAttempt, e.DiscardedReason) = (d.Attempt, d.Reason);
+                entry.Discarded.Add(e);
             }
 
             entry.SkipBatches.AddRange(stage.SkipBatches.Select(r => new SkipRange { From = r.From, To = r.To }));
@@ -177,6 +162,15 @@ public sealed partial class ControlService
         await stream.WriteAsync(new TrainerLogChunk { Text = Encoding.UTF8.GetString(bytes, from, end - from), Offset = length, Path = path }, ct);
         return length;
     }
+
+    private static CheckpointEntry Entry(Grains.StageView stage, long step, long tokens, double loss, string folder) => new()
+    {
+        Step = step,
+        Tokens = tokens,
+        Loss = loss,
+        Folder = folder,
+        PublishedRevision = stage.Published.LastOrDefault(p => p.Step == step)?.Revision ?? "",
+    };
 
     private static string Caller(ServerCallContext context) => ControlCaller.Of(context.GetHttpContext()).Name;
 
