@@ -52,11 +52,11 @@ public sealed class HostTests : IDisposable
     }
 
     [Fact]
-    public async Task Status_of_a_folder_with_no_state_says_so_and_exits_2()
+    public async Task Status_of_a_folder_with_no_state_says_so_and_exits_3_not_found()
     {
         var code = await Cli.MainAsync(["status", "--state-dir", Path.Combine(_dir, "nothing-here")]);
 
-        Assert.Equal(2, code);
+        Assert.Equal(3, code);
         Assert.False(Directory.Exists(Path.Combine(_dir, "nothing-here")));
     }
 

@@ -112,5 +112,22 @@ internal sealed class CliArgs
     }
 }
 
-/// <summary>A usage or input error: printed without a stack trace, exit code 2.</summary>
-internal sealed class CliException(string message) : Exception(message);
+/// <summary>A usage or input error (or, with <see cref="ExitCodes.NotFound"/>, nothing there): printed without a stack trace.</summary>
+internal sealed class CliException(string message, int exitCode = ExitCodes.BadInput) : Exception(message)
+{
+    public int ExitCode { get; } = exitCode;
+}
+
+/// <summary>What scripts can rely on (docs/cli.md).</summary>
+internal static class ExitCodes
+{
+    public const int Ok = 0;
+    /// <summary>The run (or the stage waited for) failed, was cancelled, or the command was stopped before it finished.</summary>
+    public const int RunFailed = 1;
+    /// <summary>Bad input: usage, a bad pipeline file, a request the orchestrator refused (e.g. replaying a running stage).</summary>
+    public const int BadInput = 2;
+    /// <summary>Not found (run, stage, checkpoint, state folder, log) or the orchestrator unreachable.</summary>
+    public const int NotFound = 3;
+    /// <summary>No API key, an unknown one, or one whose role may not do this.</summary>
+    public const int PermissionDenied = 4;
+}

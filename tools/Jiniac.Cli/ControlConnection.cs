@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Jiniac.Contracts.Grpc.Control.V1;
 using Jiniac.Orchestrator;
@@ -18,15 +19,50 @@ internal sealed class ControlConnection : IAsyncDisposable
     private readonly WebApplication? _host;
     private readonly HostLock? _lock;
 
-    private ControlConnection(GrpcChannel channel, WebApplication? host, HostLock? hostLock)
+    private ControlConnection(GrpcChannel channel, WebApplication? host, HostLock? hostLock, string? apiKey = null)
     {
         _channel = channel;
         _host = host;
         _lock = hostLock;
-        Client = new ControlService.ControlServiceClient(channel);
+        // Every call says which local user made it (recorded with replays on a keyless loopback host) and carries the key.
+        Client = new ControlService.ControlServiceClient(channel.Intercept(metadata =>
+        {
+            metadata.Add(UserHeader, Environment.UserName);
+            if (!string.IsNullOrEmpty(apiKey))
+            {
+                metadata.Add("authorization", "Bearer " + apiKey);
+            }
+
+            return metadata;
+        }));
     }
 
+    /// <summary>The header the orchestrator's access check reads the local user from (ControlAccessMiddleware.UserHeader).</summary>
+    public const string UserHeader = "x-jiniac-user";
+
     public ControlService.ControlServiceClient Client { get; }
+
+    /// <summary>
+    /// To the orchestrator at <see cref="ControlTarget.Endpoint"/> when one is given, else as <see cref="OpenAsync(string, bool, bool, CancellationToken)"/>.
+    /// <paramref name="mustBeLive"/>: a running orchestrator is needed (a submit), not a read-only host of our own.
+    /// </summary>
+    public static async Task<ControlConnection> OpenAsync(ControlTarget target, bool mustBeLive, CancellationToken cancellationToken)
+    {
+        if (target.Endpoint is { } endpoint)
+        {
+            return new ControlConnection(GrpcChannel.ForAddress(endpoint), null, null, target.ApiKey);
+        }
+
+        if (mustBeLive && TryLiveEndpoint(Path.GetFullPath(target.StateDir)) is null)
+        {
+            throw new CliException($"no orchestrator is running on {target.StateDir}: start one with `jiniac serve` (or `jiniac run PIPELINE`), or pass --endpoint URL", ExitCodes.NotFound);
+        }
+
+        var connection = await OpenAsync(target.StateDir, startWorkers: false, mustExist: true, cancellationToken);
+        return target.ApiKey is null ? connection : connection.WithKey(target.ApiKey);
+    }
+
+    private ControlConnection WithKey(string apiKey) => new(_channel, _host, _lock, apiKey);
 
     /// <summary>The host this process started, if any (null when attached to another process's host).</summary>
     public WebApplication? OwnHost => _host;
@@ -41,7 +77,7 @@ internal sealed class ControlConnection : IAsyncDisposable
 
         if (mustExist && !Directory.Exists(Path.Combine(root, "grains")))
         {
-            throw new CliException($"no Jiniac state in {root}: start a run with `jiniac run PIPELINE`, or pass --state-dir");
+            throw new CliException($"no Jiniac state in {root}: start a run with `jiniac run PIPELINE`, or pass --state-dir or --endpoint", ExitCodes.NotFound);
         }
 
         Directory.CreateDirectory(root);
@@ -97,6 +133,26 @@ internal sealed class ControlConnection : IAsyncDisposable
 
         _lock?.Dispose();
     }
+}
+
+/// <summary>
+/// Where a command's control API is: --endpoint URL (or JINIAC_ENDPOINT) for an orchestrator by address, else the
+/// state folder's host; --api-key KEY (or JINIAC_API_KEY) for an orchestrator with API keys.
+/// </summary>
+internal sealed record ControlTarget(string StateDir, string? Endpoint, string? ApiKey)
+{
+    public static ControlTarget From(CliArgs args)
+    {
+        var endpoint = args.Get("endpoint") ?? NonEmpty(Environment.GetEnvironmentVariable("JINIAC_ENDPOINT"));
+        if (endpoint is not null && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")))
+        {
+            throw new CliException($"--endpoint: '{endpoint}' is not an http:// or https:// address (e.g. http://orchestrator:5000)");
+        }
+
+        return new ControlTarget(Cli.StateDir(args), endpoint, args.Get("api-key") ?? NonEmpty(Environment.GetEnvironmentVariable("JINIAC_API_KEY")));
+    }
+
+    private static string? NonEmpty(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 }
 
 /// <summary>An exclusive lock on {state}/host.lock (flock through FileShare.None), released by the OS if the process dies.</summary>

@@ -8,7 +8,7 @@ internal static class EventsCommand
 {
     public static async Task<int> ExecuteAsync(CliArgs args)
     {
-        var stateDir = Cli.StateDir(args);
+        var target = ControlTarget.From(args);
         var json = args.Flag("json");
         var follow = args.Flag("follow");
         var from = args.GetLong("from") ?? 0;
@@ -25,7 +25,7 @@ internal static class EventsCommand
             cancel.Cancel();
         };
 
-        await using var connection = await ControlConnection.OpenAsync(stateDir, startWorkers: false, mustExist: true, cancel.Token);
+        await using var connection = await ControlConnection.OpenAsync(target, mustBeLive: false, cancel.Token);
         using var call = connection.Client.WatchEvents(new WatchEventsRequest { RunId = runId, From = from, Follow = follow }, cancellationToken: cancel.Token);
         try
         {

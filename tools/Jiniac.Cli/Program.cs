@@ -9,26 +9,34 @@ namespace Jiniac.Cli
     internal static class Cli
     {
         public const string Usage = """
-            jiniac — the Jiniac Platform CLI (embedded topology)
+            jiniac — the Jiniac Platform CLI (docs/cli.md)
 
-              jiniac run PIPELINE.yaml [--run-id ID] [--state-dir DIR] [--plain]
-                  Host the embedded platform and run the pipeline to the end with a live view.
-                  Running it again (after Ctrl+C or a crash) continues the same run.
-              jiniac status [RUN] [--json] [--state-dir DIR]
-              jiniac events RUN [--from CURSOR] [--follow] [--json] [--state-dir DIR]
-              jiniac replay RUN STAGE [--reason TEXT] [--state-dir DIR]
-              jiniac approve RUN STAGE [--reason TEXT] [--state-dir DIR]
-                  Release a stage held by a failed gate (status Gated).
-              jiniac cancel RUN [--reason TEXT] [--state-dir DIR]
+            Run and serve (embedded topology):
+              jiniac run PIPELINE.yaml [--run-id ID] [--plain]     host the platform, run the pipeline to its end
+              jiniac serve                                          host the platform and wait for `submit`
+            Operate (a host on --state-dir, or any orchestrator with --endpoint URL [--api-key KEY]):
+              jiniac submit PIPELINE.yaml [--run-id ID]             hand a pipeline to a running orchestrator; returns at once
+              jiniac status [RUN] [--json]                          stages, shards, checkpoints, evaluations, alerts
+              jiniac watch RUN [--plain] [--interval S]             live progress until the run ends
+              jiniac events RUN [--from CURSOR] [--follow] [--json] the run's journal
+              jiniac logs RUN STAGE [--follow] [--tail N]           the stage's trainer log
+              jiniac checkpoints RUN [STAGE] [--json]               lineage, pruned, evaluated, published, discarded
+              jiniac replay RUN STAGE [--from-checkpoint STEP] [--skip-batches A:B ...] [--reason TEXT]
+              jiniac replay-shard RUN STAGE SHARD [--reason TEXT]
+              jiniac approve RUN STAGE [--reason TEXT]              release a stage held by a failed gate
+              jiniac cancel RUN [--reason TEXT]
+              jiniac publish RUN STAGE|STAGE/STEP                   publish a stage's final (or a chosen) checkpoint
+              jiniac key new NAME [--role viewer|operator] | jiniac key hash KEY
+            Tools:
               jiniac tokenize --tokenizer FILE --input PATH... --output-prefix PREFIX
                               [--workers N] [--json-key text] [--append-eod] [--add-special-tokens]
-              jiniac hub serve [--dir DIR] [--port N] [--token-file FILE] [--state-dir DIR]
-                  Serve a hub folder (default: the state dir's hub/) on loopback with the Hub's API.
+              jiniac hub serve [--dir DIR] [--port N] [--token-file FILE]
               jiniac ingest --source FILE_OR_GLOB... [--config source.yaml] --output DIR
-                  Clean, filter, de-duplicate and shard files as a pipeline source would; writes
-                  DIR/shards/*.jsonl and DIR/ingest/report.json (+ quarantine.jsonl).
 
-            --state-dir defaults to ./.jiniac. Exit codes: 0 ok, 1 the run failed or was cancelled, 2 bad input.
+            --state-dir defaults to ./.jiniac; --endpoint/--api-key default to $JINIAC_ENDPOINT/$JINIAC_API_KEY.
+            --json on every read verb (and on the write verbs' replies).
+            Exit codes: 0 ok, 1 the run failed or was cancelled, 2 bad input or refused, 3 not found or unreachable,
+            4 no key, unknown key or not permitted.
             """;
 
         public static async Task<int> MainAsync(string[] args)
@@ -60,9 +68,17 @@ namespace Jiniac.Cli
                     "run" => await RunCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "plain" })),
                     "status" => await StatusCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "json" })),
                     "events" => await EventsCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "json", "follow" })),
-                    "replay" => await OperatorCommands.ReplayAsync(new CliArgs(rest, new HashSet<string>())),
-                    "cancel" => await OperatorCommands.CancelAsync(new CliArgs(rest, new HashSet<string>())),
-                    "approve" => await OperatorCommands.ApproveAsync(new CliArgs(rest, new HashSet<string>())),
+                    "replay" => await OperatorCommands.ReplayAsync(new CliArgs(rest, Json)),
+                    "replay-shard" => await OperatorCommands.ReplayShardAsync(new CliArgs(rest, Json)),
+                    "cancel" => await OperatorCommands.CancelAsync(new CliArgs(rest, Json)),
+                    "approve" => await OperatorCommands.ApproveAsync(new CliArgs(rest, Json)),
+                    "submit" => await OperatorCommands.SubmitAsync(new CliArgs(rest, Json)),
+                    "publish" => await OperatorCommands.PublishAsync(new CliArgs(rest, Json)),
+                    "checkpoints" => await ReadCommands.CheckpointsAsync(new CliArgs(rest, Json)),
+                    "logs" => await ReadCommands.LogsAsync(new CliArgs(rest, new HashSet<string> { "follow" })),
+                    "watch" => await WatchCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "plain" })),
+                    "serve" => await ServeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
+                    "key" => KeyCommand.Execute(new CliArgs(rest, new HashSet<string>())),
                     "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "append-eod", "add-special-tokens" })),
                     "hub" => await HubCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
                     "ingest" => await IngestCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
@@ -72,14 +88,27 @@ namespace Jiniac.Cli
             catch (CliException e)
             {
                 Console.Error.WriteLine($"jiniac: {e.Message}");
-                return 2;
+                return e.ExitCode;
             }
-            catch (RpcException e) when (e.StatusCode is StatusCode.InvalidArgument or StatusCode.NotFound or StatusCode.FailedPrecondition)
+            catch (RpcException e)
             {
-                Console.Error.WriteLine($"jiniac: {e.Status.Detail}");
-                return 2;
+                var (code, hint) = ExitCodeOf(e.StatusCode);
+                Console.Error.WriteLine($"jiniac: {(string.IsNullOrEmpty(e.Status.Detail) ? e.StatusCode.ToString() : e.Status.Detail)}{hint}");
+                return code;
             }
         }
+
+        private static readonly HashSet<string> Json = ["json"];
+
+        /// <summary>gRPC statuses as the documented exit codes.</summary>
+        public static (int Code, string Hint) ExitCodeOf(StatusCode status) => status switch
+        {
+            StatusCode.InvalidArgument or StatusCode.FailedPrecondition or StatusCode.AlreadyExists or StatusCode.OutOfRange => (ExitCodes.BadInput, ""),
+            StatusCode.Unauthenticated => (ExitCodes.PermissionDenied, " (pass --api-key KEY or set JINIAC_API_KEY)"),
+            StatusCode.PermissionDenied => (ExitCodes.PermissionDenied, ""),
+            StatusCode.Unavailable or StatusCode.DeadlineExceeded => (ExitCodes.NotFound, " (is the orchestrator running at that address?)"),
+            _ => (ExitCodes.NotFound, ""),
+        };
 
         public static string StateDir(CliArgs args) => Path.GetFullPath(args.Get("state-dir") ?? ".jiniac");
 

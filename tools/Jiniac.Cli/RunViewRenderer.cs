@@ -187,7 +187,7 @@ internal static class RunViewRenderer
         return string.Join(" ", s.Evaluations[^1].Results.Select(r => $"{r.Domain} {r.Perplexity.ToString("F1", Inv)}"));
     }
 
-    private static string Eta(StageView s)
+    public static string Eta(StageView s)
     {
         if (s.Step <= 0 || s.TokensPerSecond <= 0)
         {

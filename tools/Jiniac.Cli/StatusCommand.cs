@@ -16,15 +16,16 @@ internal static class StatusCommand
 
     public static async Task<int> ExecuteAsync(CliArgs args)
     {
-        var stateDir = Cli.StateDir(args);
+        var target = ControlTarget.From(args);
+        var stateDir = target.StateDir;
         var json = args.Flag("json");
         args.RejectUnknown();
         if (args.Positionals.Count > 1)
         {
-            throw new CliException("usage: jiniac status [RUN] [--json]");
+            throw new CliException("usage: jiniac status [RUN] [--json] [--endpoint URL] [--api-key KEY]");
         }
 
-        await using var connection = await ControlConnection.OpenAsync(stateDir, startWorkers: false, mustExist: true, default);
+        await using var connection = await ControlConnection.OpenAsync(target, mustBeLive: false, default);
         var client = connection.Client;
         List<RunView> views = [];
         if (args.Positionals is [var runId])
@@ -41,9 +42,19 @@ internal static class StatusCommand
 
         if (json)
         {
-            Console.WriteLine(args.Positionals.Count == 1
-                ? IngestStatus.WithReports(stateDir, views[0], Json).ToJsonString(Json)
-                : new System.Text.Json.Nodes.JsonObject { ["runs"] = new System.Text.Json.Nodes.JsonArray([.. views.Select(v => IngestStatus.WithReports(stateDir, v, Json))]) }.ToJsonString(Json));
+            if (args.Positionals.Count == 1)
+            {
+                var node = IngestStatus.WithReports(stateDir, views[0], Json);
+                var history = new RunHistory();
+                await history.CatchUpAsync(client, views[0].RunId, default);
+                node["alerts"] = new System.Text.Json.Nodes.JsonArray([.. history.Alerts.Select(a => (System.Text.Json.Nodes.JsonNode?)a)]);
+                Console.WriteLine(node.ToJsonString(Json));
+            }
+            else
+            {
+                Console.WriteLine(new System.Text.Json.Nodes.JsonObject { ["runs"] = new System.Text.Json.Nodes.JsonArray([.. views.Select(v => IngestStatus.WithReports(stateDir, v, Json))]) }.ToJsonString(Json));
+            }
+
             return 0;
         }
 
@@ -74,6 +85,31 @@ internal static class StatusCommand
                 foreach (var p in s.Published)
                 {
                     AnsiConsole.MarkupLine($"published {Markup.Escape(s.Name)} step {p.Step} → {Markup.Escape(p.Folder)}");
+                }
+            }
+
+            if (args.Positionals.Count == 1)
+            {
+                // One run asked for: its checkpoints stage by stage, and the alerts its journal holds.
+                foreach (var stage in (await client.ListCheckpointsAsync(new ListCheckpointsRequest { RunId = view.RunId })).Stages)
+                {
+                    if (stage.Checkpoints.Count + stage.Discarded.Count > 0)
+                    {
+                        AnsiConsole.Write(ReadCommands.Table(stage));
+                    }
+                }
+
+                var history = new RunHistory();
+                await history.CatchUpAsync(client, view.RunId, default);
+                if (history.Alerts.Count > 0)
+                {
+                    var alerts = new Table().Border(TableBorder.Rounded).Title("alerts").AddColumn("alert");
+                    foreach (var alert in history.RecentAlerts(20))
+                    {
+                        alerts.AddRow(Markup.Escape(alert));
+                    }
+
+                    AnsiConsole.Write(alerts);
                 }
             }
         }
