@@ -53,7 +53,7 @@ internal static class ReadCommands
         foreach (var d in stage.Discarded)
         {
             table.AddRow($"[grey]{d.Step.ToString(Inv)}[/]", d.Tokens.ToString("N0", Inv), d.Loss.ToString("F3", Inv),
-                $"[yellow]discarded by attempt {d.DiscardedByAttempt}[/]", "", Revision(d.PublishedRevision), Markup.Escape($"{d.Folder} ({d.DiscardedReason})"));
+                $"[yellow]discarded by attempt {d.DiscardedByAttempt}[/]", "", Revision(d.PublishedRevision), Markup.Escape($"{d.Folder} → kept under the stage's replayed/attempt-{d.DiscardedByAttempt}/ ({d.DiscardedReason})"));
         }
 
         return table;
