@@ -124,6 +124,7 @@ public sealed class ControlAccessTests : IAsyncLifetime
         var guarded = new ControlOptions { Url = "http://0.0.0.0:5000" };
         guarded.ApiKeys["ops"] = new ApiKeyEntry { Hash = ApiKeyRing.HashOf("k"), Role = "operator" };
         Assert.True(validation.Validate(null, guarded).Succeeded);
+        Assert.True(validation.Validate(null, new ControlOptions { Url = "http://0.0.0.0:5000", AllowUnauthenticated = true }).Succeeded);
 
         var badRole = new ControlOptions();
         badRole.ApiKeys["ops"] = new ApiKeyEntry { Hash = ApiKeyRing.HashOf("k"), Role = "admin" };

@@ -130,7 +130,7 @@ public sealed class ApiKeyRing
 /// and HTTP verb an operator key. Keys come in <c>Authorization: Bearer KEY</c>, <c>x-api-key: KEY</c> or (for a
 /// browser) <c>?key=KEY</c>. Without configured keys (the embedded topology) only loopback callers are served.
 /// </summary>
-public sealed partial class ControlAccessMiddleware(RequestDelegate next, ApiKeyRing keys, ILogger<ControlAccessMiddleware> logger)
+public sealed partial class ControlAccessMiddleware(RequestDelegate next, ApiKeyRing keys, IOptions<ControlOptions> options, ILogger<ControlAccessMiddleware> logger)
 {
     public const string UserHeader = "x-jiniac-user";
 
@@ -143,7 +143,7 @@ public sealed partial class ControlAccessMiddleware(RequestDelegate next, ApiKey
         if (keys.IsEmpty)
         {
             var remote = context.Connection.RemoteIpAddress;
-            if (remote is not null && !IPAddress.IsLoopback(remote))
+            if (remote is not null && !IPAddress.IsLoopback(remote) && !options.Value.AllowUnauthenticated)
             {
                 await DenyAsync(context, grpc, StatusCodes.Status403Forbidden, "this control API has no API keys configured and serves loopback callers only");
                 return;

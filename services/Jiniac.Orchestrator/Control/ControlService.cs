@@ -162,6 +162,12 @@ public sealed class ControlOptions
 
     /// <summary>A file of more keys, one <c>NAME ROLE SHA256HEX</c> a line (# comments), read at start.</summary>
     public string? ApiKeysFile { get; set; }
+
+    /// <summary>
+    /// Without keys, serve callers that are not on loopback too. Only for a container whose port the host publishes on
+    /// its own loopback (it must bind 0.0.0.0 inside, and its callers come from the bridge): never on an open network.
+    /// </summary>
+    public bool AllowUnauthenticated { get; set; }
 }
 
 /// <summary>Refused at start: a malformed key, or a control API reachable from other machines with no key to guard it.</summary>
@@ -179,11 +185,11 @@ internal sealed class ControlOptionsValidation : IValidateOptions<ControlOptions
             return ValidateOptionsResult.Fail(e.Failures);
         }
 
-        if (ring.IsEmpty && Uri.TryCreate(options.Url, UriKind.Absolute, out var uri)
+        if (ring.IsEmpty && !options.AllowUnauthenticated && Uri.TryCreate(options.Url, UriKind.Absolute, out var uri)
             && !(uri.Host == "localhost" || (System.Net.IPAddress.TryParse(uri.Host, out var ip) && System.Net.IPAddress.IsLoopback(ip))))
         {
             return ValidateOptionsResult.Fail(
-                $"{ControlOptions.Section}:Url: '{options.Url}' is not a loopback address and no API keys are configured ({ControlOptions.Section}:ApiKeys or {ControlOptions.Section}:ApiKeysFile, docs/cli.md)");
+                $"{ControlOptions.Section}:Url: '{options.Url}' is not a loopback address and no API keys are configured ({ControlOptions.Section}:ApiKeys or {ControlOptions.Section}:ApiKeysFile; {ControlOptions.Section}:AllowUnauthenticated only behind a loopback-published container port: docs/cli.md)");
         }
 
         return ValidateOptionsResult.Success;
