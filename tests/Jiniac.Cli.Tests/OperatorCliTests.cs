@@ -142,6 +142,18 @@ public sealed class OperatorCliTests : IAsyncLifetime
         Assert.Equal(2, (await CliRun.RunAsync("key", "new", "ci-bot", "--role", "admin")).Code);
     }
 
+    [Fact]
+    public void Every_verb_is_in_the_usage_and_has_a_row_in_docs_cli_md()
+    {
+        var rows = File.ReadAllLines(Path.Combine(RepoRoot(), "docs", "cli.md")).Where(l => l.StartsWith("| `", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(Cli.Commands);
+        foreach (var verb in Cli.Commands.Keys)
+        {
+            Assert.Contains("jiniac " + verb, Cli.Usage);
+            Assert.True(rows.Exists(r => r.Contains($"`{verb} ", StringComparison.Ordinal) || r.Contains($"`{verb}`", StringComparison.Ordinal)), $"docs/cli.md has no row for `{verb}`");
+        }
+    }
+
     private static string RepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -62,28 +62,9 @@ namespace Jiniac.Cli
 
             try
             {
-                var rest = args[1..];
-                return args[0] switch
-                {
-                    "run" => await RunCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "plain" })),
-                    "status" => await StatusCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "json" })),
-                    "events" => await EventsCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "json", "follow" })),
-                    "replay" => await OperatorCommands.ReplayAsync(new CliArgs(rest, Json)),
-                    "replay-shard" => await OperatorCommands.ReplayShardAsync(new CliArgs(rest, Json)),
-                    "cancel" => await OperatorCommands.CancelAsync(new CliArgs(rest, Json)),
-                    "approve" => await OperatorCommands.ApproveAsync(new CliArgs(rest, Json)),
-                    "submit" => await OperatorCommands.SubmitAsync(new CliArgs(rest, Json)),
-                    "publish" => await OperatorCommands.PublishAsync(new CliArgs(rest, Json)),
-                    "checkpoints" => await ReadCommands.CheckpointsAsync(new CliArgs(rest, Json)),
-                    "logs" => await ReadCommands.LogsAsync(new CliArgs(rest, new HashSet<string> { "follow" })),
-                    "watch" => await WatchCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "plain" })),
-                    "serve" => await ServeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
-                    "key" => KeyCommand.Execute(new CliArgs(rest, new HashSet<string>())),
-                    "tokenize" => await TokenizeCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string> { "append-eod", "add-special-tokens" })),
-                    "hub" => await HubCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
-                    "ingest" => await IngestCommand.ExecuteAsync(new CliArgs(rest, new HashSet<string>())),
-                    _ => throw new CliException($"unknown command '{args[0]}'\n\n{Usage}"),
-                };
+                return Commands.TryGetValue(args[0], out var command)
+                    ? await command(args[1..])
+                    : throw new CliException($"unknown command '{args[0]}'\n\n{Usage}");
             }
             catch (CliException e)
             {
@@ -99,6 +80,28 @@ namespace Jiniac.Cli
         }
 
         private static readonly HashSet<string> Json = ["json"];
+
+        /// <summary>Every verb, as documented in docs/cli.md (a test holds the two together).</summary>
+        public static readonly IReadOnlyDictionary<string, Func<string[], Task<int>>> Commands = new Dictionary<string, Func<string[], Task<int>>>(StringComparer.Ordinal)
+        {
+            ["run"] = a => RunCommand.ExecuteAsync(new CliArgs(a, new HashSet<string> { "plain" })),
+            ["status"] = a => StatusCommand.ExecuteAsync(new CliArgs(a, new HashSet<string> { "json" })),
+            ["events"] = a => EventsCommand.ExecuteAsync(new CliArgs(a, new HashSet<string> { "json", "follow" })),
+            ["replay"] = a => OperatorCommands.ReplayAsync(new CliArgs(a, Json)),
+            ["replay-shard"] = a => OperatorCommands.ReplayShardAsync(new CliArgs(a, Json)),
+            ["cancel"] = a => OperatorCommands.CancelAsync(new CliArgs(a, Json)),
+            ["approve"] = a => OperatorCommands.ApproveAsync(new CliArgs(a, Json)),
+            ["submit"] = a => OperatorCommands.SubmitAsync(new CliArgs(a, Json)),
+            ["publish"] = a => OperatorCommands.PublishAsync(new CliArgs(a, Json)),
+            ["checkpoints"] = a => ReadCommands.CheckpointsAsync(new CliArgs(a, Json)),
+            ["logs"] = a => ReadCommands.LogsAsync(new CliArgs(a, new HashSet<string> { "follow" })),
+            ["watch"] = a => WatchCommand.ExecuteAsync(new CliArgs(a, new HashSet<string> { "plain" })),
+            ["serve"] = a => ServeCommand.ExecuteAsync(new CliArgs(a, new HashSet<string>())),
+            ["key"] = a => Task.FromResult(KeyCommand.Execute(new CliArgs(a, new HashSet<string>()))),
+            ["tokenize"] = a => TokenizeCommand.ExecuteAsync(new CliArgs(a, new HashSet<string> { "append-eod", "add-special-tokens" })),
+            ["hub"] = a => HubCommand.ExecuteAsync(new CliArgs(a, new HashSet<string>())),
+            ["ingest"] = a => IngestCommand.ExecuteAsync(new CliArgs(a, new HashSet<string>())),
+        };
 
         /// <summary>gRPC statuses as the documented exit codes.</summary>
         public static (int Code, string Hint) ExitCodeOf(StatusCode status) => status switch
