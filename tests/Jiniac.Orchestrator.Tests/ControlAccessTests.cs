@@ -77,21 +77,38 @@ public sealed class ControlAccessTests : IAsyncLifetime
 
         // Plain HTTP: a GET is a read whichever way the key comes; a POST is a write.
         using var http = Http();
-        using (var bearer = new HttpRequestMessage(HttpMethod.Get, _host.ControlUrl + "/dashboard") { Version = HttpVersion.Version20 })
+        using (var bearer = new HttpRequestMessage(HttpMethod.Get, _host.ControlUrl + "/dashboard") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
         {
             bearer.Headers.Authorization = new("Bearer", ViewerKey);
             Admitted((await http.SendAsync(bearer)).StatusCode);
         }
 
-        using (var header = new HttpRequestMessage(HttpMethod.Get, _host.ControlUrl + "/dashboard") { Version = HttpVersion.Version20 })
+        using (var header = new HttpRequestMessage(HttpMethod.Get, _host.ControlUrl + "/dashboard") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
         {
             header.Headers.Add("x-api-key", ViewerKey);
             Admitted((await http.SendAsync(header)).StatusCode);
         }
 
-        Admitted((await http.GetAsync(new Uri($"{_host.ControlUrl}/dashboard?key={ViewerKey}"))).StatusCode);
+        var page = await http.GetAsync(new Uri($"{_host.ControlUrl}/dashboard?key={ViewerKey}"));
+        Admitted(page.StatusCode);
         var post = await http.PostAsync(new Uri($"{_host.ControlUrl}/api/webhooks?key={ViewerKey}"), new StringContent("{}"));
         Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
+
+        // A page opened with ?key= gets a cookie, so its assets load by plain URLs; the cookie never authorises a write.
+        var cookie = page.Headers.GetValues("Set-Cookie").Single(c => c.StartsWith(ControlAccessMiddleware.KeyCookie + "=", StringComparison.Ordinal));
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        using (var asset = new HttpRequestMessage(HttpMethod.Get, _host.ControlUrl + "/dashboard/dashboard.js") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact })
+        {
+            asset.Headers.Add("Cookie", $"{ControlAccessMiddleware.KeyCookie}={ViewerKey}");
+            Admitted((await http.SendAsync(asset)).StatusCode);
+        }
+
+        using (var forged = new HttpRequestMessage(HttpMethod.Post, _host.ControlUrl + "/api/webhooks") { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact, Content = new StringContent("{}") })
+        {
+            forged.Headers.Add("Cookie", $"{ControlAccessMiddleware.KeyCookie}={OperatorKey}");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(forged)).StatusCode);
+        }
     }
 
     [Fact]
@@ -139,8 +156,8 @@ public sealed class ControlAccessTests : IAsyncLifetime
         Assert.Throws<OptionsValidationException>(() => new ApiKeyRing(Options.Create(new ControlOptions { ApiKeysFile = file })));
     }
 
-    /// <summary>Past the access check: whatever this host serves there (nothing, on the gRPC port) answers.</summary>
-    private static void Admitted(HttpStatusCode status) => Assert.DoesNotContain(status, (HttpStatusCode[])[HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden]);
+    /// <summary>Past the access check: this host serves nothing at that path, so routing answers 404.</summary>
+    private static void Admitted(HttpStatusCode status) => Assert.Equal(HttpStatusCode.NotFound, status);
 
     private static G.ControlService.ControlServiceClient Client(GrpcChannel channel, string? key) =>
         new(key is null ? channel.CreateCallInvoker() : channel.Intercept(metadata =>
@@ -149,7 +166,8 @@ public sealed class ControlAccessTests : IAsyncLifetime
             return metadata;
         }));
 
-    private static HttpClient Http() => new()
+    // No cookie jar: each request carries exactly the credentials the test gives it.
+    private static HttpClient Http() => new(new SocketsHttpHandler { UseCookies = false })
     {
         DefaultRequestVersion = HttpVersion.Version20,
         DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,

@@ -156,7 +156,7 @@ public sealed partial class ControlAccessMiddleware(RequestDelegate next, ApiKey
             return;
         }
 
-        var key = KeyOf(request);
+        var (key, fromQuery) = KeyOf(request, grpc);
         if (key is null)
         {
             await DenyAsync(context, grpc, StatusCodes.Status401Unauthorized, "an API key is required (Authorization: Bearer KEY, x-api-key: KEY or ?key=KEY)");
@@ -179,8 +179,17 @@ public sealed partial class ControlAccessMiddleware(RequestDelegate next, ApiKey
         }
 
         context.Items[ControlCaller.ItemKey] = caller;
+        if (fromQuery)
+        {
+            // A page opened with ?key= loads its scripts, styles and data by plain URLs: the cookie carries the key there.
+            context.Response.Cookies.Append(KeyCookie, key, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/", Secure = request.IsHttps });
+        }
+
         await next(context);
     }
+
+    /// <summary>Set by a GET with ?key=; accepted for GET/HEAD only, so a cookie can never make a write (no CSRF).</summary>
+    public const string KeyCookie = "jiniac_key";
 
     /// <summary>The rule: gRPC /package.Service/Get*|List*|Watch* and HTTP GET/HEAD are reads; everything else writes.</summary>
     public static ControlRole RequiredRole(string method, PathString path, bool grpc)
@@ -197,22 +206,28 @@ public sealed partial class ControlAccessMiddleware(RequestDelegate next, ApiKey
         return HttpMethods.IsGet(method) || HttpMethods.IsHead(method) ? ControlRole.Viewer : ControlRole.Operator;
     }
 
-    private static string? KeyOf(HttpRequest request)
+    private static (string? Key, bool FromQuery) KeyOf(HttpRequest request, bool grpc)
     {
         var authorization = request.Headers.Authorization.ToString();
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return authorization["Bearer ".Length..].Trim();
+            return (authorization["Bearer ".Length..].Trim(), false);
         }
 
         var header = request.Headers["x-api-key"].ToString();
         if (header.Length > 0)
         {
-            return header.Trim();
+            return (header.Trim(), false);
         }
 
+        var read = !grpc && (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method));
         var query = request.Query["key"].ToString();
-        return query.Length > 0 ? query : null;
+        if (query.Length > 0)
+        {
+            return (query, read);
+        }
+
+        return read && request.Cookies.TryGetValue(KeyCookie, out var cookie) && cookie.Length > 0 ? (cookie, false) : (null, false);
     }
 
     private static Task DenyAsync(HttpContext context, bool grpc, int status, string message)
