@@ -103,6 +103,10 @@ public sealed class OperatorCliTests : IAsyncLifetime
         var watch = await CliRun.RunAsync("watch", "cli-ops", "--plain", "--endpoint", _url, "--api-key", ViewerKey);
         Assert.Equal(1, watch.Code);
         Assert.Contains("run Cancelled", watch.Out);
+        var watchJson = await CliRun.RunAsync("watch", "cli-ops", "--json", "--endpoint", _url, "--api-key", ViewerKey);
+        Assert.Equal(1, watchJson.Code);
+        var last = watchJson.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).Last(e => e.TryGetProperty("status", out _));
+        Assert.Equal(("cli-ops", "Cancelled"), (last.GetProperty("runId").GetString(), last.GetProperty("status").GetString()));
         var journal = await CliRun.RunAsync("events", "cli-ops", "--json", "--endpoint", _url, "--api-key", ViewerKey);
         Assert.Contains("test over (by ops)", journal.Out);
     }

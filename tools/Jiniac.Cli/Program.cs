@@ -17,9 +17,9 @@ namespace Jiniac.Cli
             Operate (a host on --state-dir, or any orchestrator with --endpoint URL [--api-key KEY]):
               jiniac submit PIPELINE.yaml [--run-id ID]             hand a pipeline to a running orchestrator; returns at once
               jiniac status [RUN] [--json]                          stages, shards, checkpoints, evaluations, alerts
-              jiniac watch RUN [--plain] [--interval S]             live progress until the run ends
+              jiniac watch RUN [--plain] [--json] [--interval S]    live progress until the run ends
               jiniac events RUN [--from CURSOR] [--follow] [--json] the run's journal
-              jiniac logs RUN STAGE [--follow] [--tail N]           the stage's trainer log
+              jiniac logs RUN STAGE [--follow] [--tail N] [--json]  the stage's trainer log
               jiniac checkpoints RUN [STAGE] [--json]               lineage, pruned, evaluated, published, discarded
               jiniac replay RUN STAGE [--from-checkpoint STEP] [--skip-batches A:B ...] [--reason TEXT]
               jiniac replay-shard RUN STAGE SHARD [--reason TEXT]
@@ -94,8 +94,8 @@ namespace Jiniac.Cli
             ["submit"] = a => OperatorCommands.SubmitAsync(new CliArgs(a, Json)),
             ["publish"] = a => OperatorCommands.PublishAsync(new CliArgs(a, Json)),
             ["checkpoints"] = a => ReadCommands.CheckpointsAsync(new CliArgs(a, Json)),
-            ["logs"] = a => ReadCommands.LogsAsync(new CliArgs(a, new HashSet<string> { "follow" })),
-            ["watch"] = a => WatchCommand.ExecuteAsync(new CliArgs(a, new HashSet<string> { "plain" })),
+            ["logs"] = a => ReadCommands.LogsAsync(new CliArgs(a, new HashSet<string> { "follow", "json" })),
+            ["watch"] = a => WatchCommand.ExecuteAsync(new CliArgs(a, new HashSet<string> { "plain", "json" })),
             ["serve"] = a => ServeCommand.ExecuteAsync(new CliArgs(a, new HashSet<string>())),
             ["key"] = a => Task.FromResult(KeyCommand.Execute(new CliArgs(a, new HashSet<string>()))),
             ["tokenize"] = a => TokenizeCommand.ExecuteAsync(new CliArgs(a, new HashSet<string> { "append-eod", "add-special-tokens" })),

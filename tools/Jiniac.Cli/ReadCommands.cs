@@ -63,11 +63,12 @@ internal static class ReadCommands
     {
         var target = ControlTarget.From(args);
         var follow = args.Flag("follow");
+        var json = args.Flag("json");
         var tail = args.GetInt("tail") ?? 50;
         args.RejectUnknown();
         if (args.Positionals is not [var run, var stage] || tail <= 0)
         {
-            throw new CliException("usage: jiniac logs RUN STAGE [--follow] [--tail N]");
+            throw new CliException("usage: jiniac logs RUN STAGE [--follow] [--tail N] [--json]");
         }
 
         using var cancel = new CancellationTokenSource();
@@ -83,7 +84,15 @@ internal static class ReadCommands
         {
             await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancel.Token))
             {
-                Console.Write(chunk.Text);
+                // --json: one chunk a line, {text, offset, path}, offset being where to read on from.
+                if (json)
+                {
+                    Console.WriteLine(JsonSerializer.Serialize(chunk, WatchCommand.Line));
+                }
+                else
+                {
+                    Console.Write(chunk.Text);
+                }
             }
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled || cancel.IsCancellationRequested)

@@ -17,15 +17,19 @@ internal static class WatchCommand
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     private static readonly HashSet<string> Terminal = ["Completed", "Failed", "Cancelled"];
 
+    /// <summary>JSON Lines: the status shapes, one object a line.</summary>
+    public static readonly JsonSerializerOptions Line = new(StatusCommand.Json) { WriteIndented = false };
+
     public static async Task<int> ExecuteAsync(CliArgs args)
     {
         var target = ControlTarget.From(args);
-        var plain = args.Flag("plain") || !AnsiConsole.Profile.Capabilities.Interactive;
+        var json = args.Flag("json");
+        var plain = json || args.Flag("plain") || !AnsiConsole.Profile.Capabilities.Interactive;
         var interval = TimeSpan.FromSeconds(args.GetInt("interval") ?? 1);
         args.RejectUnknown();
         if (args.Positionals is not [var runId] || interval <= TimeSpan.Zero)
         {
-            throw new CliException("usage: jiniac watch RUN [--plain] [--interval SECONDS]");
+            throw new CliException("usage: jiniac watch RUN [--plain] [--json] [--interval SECONDS]");
         }
 
         using var cancel = new CancellationTokenSource();
@@ -48,13 +52,14 @@ internal static class WatchCommand
                     await history.CatchUpAsync(connection.Client, runId, cancel.Token);
                     foreach (var alert in history.TakeNewAlerts())
                     {
-                        Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] alert {alert}");
+                        Console.WriteLine(json ? JsonSerializer.Serialize(new { alert }, Line) : $"[{DateTime.Now:HH:mm:ss}] alert {alert}");
                     }
 
                     var line = RunViewRenderer.PlainLine(view);
                     if (line != last)
                     {
-                        Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] {line}");
+                        // --json: one RunView a line (as `status RUN --json` shapes it) each time something changed.
+                        Console.WriteLine(json ? JsonSerializer.Serialize(view, Line) : $"[{DateTime.Now:HH:mm:ss}] {line}");
                         last = line;
                     }
 
