@@ -41,7 +41,8 @@ public sealed class OrchestratorHost : IAsyncDisposable
 
     public Task Publish<T>(T message) where T : class => Bus.Publish(message);
 
-    public static async Task<OrchestratorHost> StartAsync(string stateDir)
+    /// <param name="settings">More configuration (e.g. "Integrations:…"), on top of the state folder and control URL.</param>
+    public static async Task<OrchestratorHost> StartAsync(string stateDir, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -54,6 +55,11 @@ public sealed class OrchestratorHost : IAsyncDisposable
             ["Jiniac:StateDir"] = stateDir,
             ["Control:Url"] = "http://127.0.0.1:0",
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Logging.ClearProviders();
 
         var commands = new CommandLog();

@@ -3,6 +3,7 @@ using Jiniac.Contracts.Grpc.Control.V1;
 using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting;
 using Jiniac.Orchestrator.Grains;
+using Jiniac.Orchestrator.Integrations;
 using Microsoft.Extensions.Options;
 using G = Jiniac.Contracts.Grpc.Control.V1;
 
@@ -97,6 +98,7 @@ public sealed class ControlService(IGrainFactory grains, TimeProvider time, IOpt
     public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<JournalEntry> responseStream, ServerCallContext context)
     {
         await GetViewAsync(request.RunId);
+        var types = WatchFilter.Types(request.Types_);
         var journal = grains.GetGrain<IJournalGrain>(request.RunId);
         var run = grains.GetGrain<IRunGrain>(request.RunId);
         var cursor = Math.Max(0, request.From);
@@ -106,6 +108,12 @@ public sealed class ControlService(IGrainFactory grains, TimeProvider time, IOpt
             var entries = await journal.ReadAsync(cursor, 500);
             foreach (var e in entries)
             {
+                cursor = e.Sequence + 1;
+                if (types is not null && !types.Contains(e.Type))
+                {
+                    continue;
+                }
+
                 await responseStream.WriteAsync(new JournalEntry
                 {
                     Sequence = e.Sequence,
@@ -115,7 +123,6 @@ public sealed class ControlService(IGrainFactory grains, TimeProvider time, IOpt
                     Json = e.Json,
                     Stage = e.Stage ?? "",
                 }, ct);
-                cursor = e.Sequence + 1;
             }
 
             if (entries.Count > 0)
