@@ -41,6 +41,7 @@ public sealed class RabbitMqSinkTests(RabbitMqServer rabbit) : IDisposable
         var messages = new[] { await node.NextAsync(cts.Token), await node.NextAsync(cts.Token) };
         var journal = (await host.Grains.GetGrain<Orchestrator.Grains.IJournalGrain>(run).ReadAsync(0, 1000)).Where(e => e.Type == "CheckpointSaved").ToList();
         Assert.Equal(2, journal.Count);
+        var schema = System.Text.Json.Nodes.JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(InfraServer.RepoRoot, "docs", "events", "CheckpointSaved.schema.json")))!;
         for (var i = 0; i < 2; i++)
         {
             var m = messages[i];
@@ -54,6 +55,7 @@ public sealed class RabbitMqSinkTests(RabbitMqServer rabbit) : IDisposable
                  headers.GetProperty("jiniac-cursor").GetInt64(), headers.GetProperty("jiniac-stage").GetString()));
             // The body is the event itself, as the journal holds it (and as docs/events/CheckpointSaved.schema.json describes).
             Assert.True(JsonElement.DeepEquals(JsonDocument.Parse(journal[i].Json).RootElement, m.GetProperty("body")));
+            Assert.Empty(SchemaCheck.Problems(schema, m.GetProperty("body")));
         }
 
         Assert.Equal([10L, 20L], messages.Select(m => m.GetProperty("body").GetProperty("step").GetInt64()));
