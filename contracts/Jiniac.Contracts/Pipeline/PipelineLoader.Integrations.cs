@@ -42,7 +42,10 @@ public static partial class PipelineLoader
                     }
                     else
                     {
-                        var hint = KeySuggester.Suggest(type, [.. EventTypes.All]);
+                        // Event names are PascalCase; the suggester works on snake_case keys, so compare lower-cased.
+                        var lowered = EventTypes.All.ToDictionary(t => t.ToLowerInvariant(), t => t, StringComparer.Ordinal);
+                        var near = KeySuggester.Suggest(type.ToLowerInvariant(), [.. lowered.Keys]);
+                        var hint = near is null ? null : lowered[near];
                         diagnostics.Add(at, itemPath, $"'{type}' is not an event type{(hint is null ? "" : $" (did you mean '{hint}'?)")}");
                     }
                 }
@@ -61,16 +64,13 @@ public static partial class PipelineLoader
                         $"'{secretEnv}' is not an environment variable name (letters, digits, '_')");
                 }
 
-                if (hook.IsPresent && hook.Ok("secret_file") && hook.Ok("secret_env"))
+                if (hook.IsPresent && secretText is not null && secretEnv is not null)
                 {
-                    if (secretText is null && secretEnv is null)
-                    {
-                        hook.Error("secret_file", "a webhook is signed: give secret_file (a file holding the secret) or secret_env (an environment variable)");
-                    }
-                    else if (secretText is not null && secretEnv is not null)
-                    {
-                        hook.Error("secret_env", "give one secret source: secret_file or secret_env, not both");
-                    }
+                    hook.Error("secret_env", "give one secret source: secret_file or secret_env, not both");
+                }
+                else if (hook.IsPresent && secretText is null && secretEnv is null && hook.Ok("secret_file") && hook.Ok("secret_env"))
+                {
+                    hook.Error("secret_file", "a webhook is signed: give secret_file (a file holding the secret) or secret_env (an environment variable)");
                 }
 
                 var maxAttempts = hook.Int("max_attempts", 8);
