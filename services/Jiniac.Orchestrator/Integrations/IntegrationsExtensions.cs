@@ -38,7 +38,7 @@ public static class IntegrationsExtensions
 /// After a restart nothing appends to a finished run's journal, so nothing would wake its sinks: at start every known
 /// run's sinks are told to catch up from their persisted cursors.
 /// </summary>
-internal sealed class SinkCatchUp(IGrainFactory grains, IHostApplicationLifetime lifetime) : IHostedService
+internal sealed class SinkCatchUp(IGrainFactory grains, IHostApplicationLifetime lifetime, SinkCatalog catalog, IOptions<IntegrationsOptions> options, TimeProvider time) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -62,5 +62,28 @@ internal sealed class SinkCatchUp(IGrainFactory grains, IHostApplicationLifetime
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    /// <summary>Registered after the silo, so this runs before the silo stops: waits (bounded) for sinks still catching up.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        var until = time.GetUtcNow() + options.Value.Delivery.DrainOnStop;
+        try
+        {
+            foreach (var run in await grains.GetGrain<IRunRegistryGrain>(GrainKeys.Registry).ListAsync())
+            {
+                var end = await grains.GetGrain<IJournalGrain>(run).CountAsync();
+                foreach (var sink in await catalog.SinkIdsAsync(run))
+                {
+                    var grain = grains.GetGrain<IEventSinkGrain>(SinkKeys.Of(sink, run));
+                    while (await grain.GetStatusAsync() is { Failures: 0 } status && status.Cursor < end && time.GetUtcNow() < until)
+                    {
+                        await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken);
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or OrleansException)
+        {
+            // The host's own stop deadline came first: the rest is delivered at the next start.
+        }
+    }
 }

@@ -53,6 +53,12 @@ public sealed class DeliveryOptions
     /// <summary>How many attempts each sink keeps in its delivery log, per run (and as many dead letters).</summary>
     public int LogSize { get; set; } = 200;
 
+    /// <summary>
+    /// At a graceful stop, how long to wait for sinks that are catching up (not those in back-off) to reach the end of
+    /// their journals, so a one-shot `jiniac run` delivers its last events before it exits; what is left goes out at the next start.
+    /// </summary>
+    public TimeSpan DrainOnStop { get; set; } = TimeSpan.FromSeconds(5);
+
     public TimeSpan BackoffAfter(int failures)
     {
         var factor = Math.Pow(2, Math.Min(failures - 1, 30));
