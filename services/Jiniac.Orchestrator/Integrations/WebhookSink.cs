@@ -36,6 +36,9 @@ public sealed class WebhookSink(HttpClient http, TimeProvider time, Uri url, Fun
 {
     public const string HttpClientName = "jiniac-webhooks";
 
+    /// <summary>Scheme, host and port only: webhook URLs often carry a token in their path or query (Slack's do), and errors are logged and listed.</summary>
+    private string Where => url.GetLeftPart(UriPartial.Authority) + "/…";
+
     public async Task<int> DeliverAsync(SinkEvent e, CancellationToken cancellationToken)
     {
         string key;
@@ -65,7 +68,7 @@ public sealed class WebhookSink(HttpClient http, TimeProvider time, Uri url, Fun
         }
         catch (HttpRequestException ex)
         {
-            throw new SinkDeliveryException($"POST {url}: {ex.Message}", 0, ex);
+            throw new SinkDeliveryException($"POST {Where}: {ex.Message}", 0, ex);
         }
 
         using (response)
@@ -73,7 +76,7 @@ public sealed class WebhookSink(HttpClient http, TimeProvider time, Uri url, Fun
             var status = (int)response.StatusCode;
             if (!response.IsSuccessStatusCode)
             {
-                throw new SinkDeliveryException($"POST {url}: HTTP {status} {response.ReasonPhrase}", status);
+                throw new SinkDeliveryException($"POST {Where}: HTTP {status} {response.ReasonPhrase}", status);
             }
 
             return status;
