@@ -25,7 +25,11 @@ public sealed class SinkCatalog(
     public const string WebhookPrefix = "webhook:";
     public const string PipelinePrefix = "pipeline:";
 
-    public async Task<IReadOnlyList<string>> SinkIdsAsync(string runId)
+    public async Task<IReadOnlyList<string>> SinkIdsAsync(string runId) =>
+        [.. await HostAndApiSinkIdsAsync(runId), .. await PipelineSinkIdsAsync(runId) ?? []];
+
+    /// <summary>The host's sinks and the API subscriptions that cover this run (these change while a run goes on).</summary>
+    public async Task<IReadOnlyList<string>> HostAndApiSinkIdsAsync(string runId)
     {
         var ids = new List<string>();
         var o = options.Value;
@@ -47,13 +51,14 @@ public sealed class SinkCatalog(
             }
         }
 
-        foreach (var hook in (await grains.GetGrain<IRunGrain>(runId).GetSpecAsync())?.Integrations?.Webhooks ?? [])
-        {
-            ids.Add(PipelinePrefix + hook.Name);
-        }
-
         return ids;
     }
+
+    /// <summary>The run's own integrations.webhooks; null while the run is not submitted.</summary>
+    public async Task<IReadOnlyList<string>?> PipelineSinkIdsAsync(string runId) =>
+        await grains.GetGrain<IRunGrain>(runId).GetSpecAsync() is { } spec
+            ? [.. (spec.Integrations?.Webhooks ?? []).Select(h => PipelinePrefix + h.Name)]
+            : null;
 
     public async Task<SinkTarget?> ResolveAsync(string sinkId, string runId)
     {

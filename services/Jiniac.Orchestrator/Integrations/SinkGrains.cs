@@ -50,10 +50,14 @@ public static class SinkKeys
 
 public sealed class RunSinksGrain(SinkCatalog catalog) : Grain, IRunSinksGrain
 {
+    // A run's pipeline never changes once submitted: its webhooks are read once, not copied out of the run grain per event.
+    private IReadOnlyList<string>? _pipelineSinks;
+
     public async Task NotifyAsync()
     {
         var runId = this.GetPrimaryKeyString();
-        foreach (var sink in await catalog.SinkIdsAsync(runId))
+        _pipelineSinks ??= await catalog.PipelineSinkIdsAsync(runId);
+        foreach (var sink in (await catalog.HostAndApiSinkIdsAsync(runId)).Concat(_pipelineSinks ?? []))
         {
             await GrainFactory.GetGrain<IEventSinkGrain>(SinkKeys.Of(sink, runId)).PokeAsync();
         }
