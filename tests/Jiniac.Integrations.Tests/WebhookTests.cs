@@ -118,6 +118,26 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_subscription_made_from_now_gets_no_history_and_one_made_without_gets_it_all()
+    {
+        const string run = "history";
+        _receiver.Secrets["new"] = "k";
+        _receiver.Secrets["all"] = "k";
+        await Events.SubmitAsync(_host, run);
+        await _host.Publish(Events.Checkpoint(run, 10));
+        var journal = _host.Grains.GetGrain<Orchestrator.Grains.IJournalGrain>(run);
+        await Eventually.Until(() => journal.ReadAsync(0, 1000), e => e.Any(x => x.Type == "CheckpointSaved"), "the first checkpoint is journaled");
+
+        await Api.CreateSubscriptionAsync(new G.CreateSubscriptionRequest { Id = "new", Url = _receiver.Url("new"), EventTypes = { "CheckpointSaved" }, Secret = "k", RunId = run, FromNow = true });
+        await Api.CreateSubscriptionAsync(new G.CreateSubscriptionRequest { Id = "all", Url = _receiver.Url("all"), EventTypes = { "CheckpointSaved" }, Secret = "k", RunId = run });
+        await _host.Publish(Events.Checkpoint(run, 20));
+
+        await Eventually.Until(() => Task.FromResult(_receiver.Accepted("all")), r => r.Count >= 2, "'all' got both checkpoints");
+        var fresh = await Eventually.Until(() => Task.FromResult(_receiver.Accepted("new")), r => r.Count >= 1, "'new' got the second checkpoint");
+        Assert.Equal([20L], fresh.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("step").GetInt64()));
+    }
+
+    [Fact]
     public async Task Bad_subscriptions_are_refused_naming_each_field()
     {
         var e = await Assert.ThrowsAsync<RpcException>(() => Api.CreateSubscriptionAsync(new G.CreateSubscriptionRequest

@@ -6,7 +6,13 @@ using Microsoft.Extensions.Options;
 namespace Jiniac.Orchestrator.Integrations;
 
 /// <summary>A sink as one run sees it: what it delivers to, which types, how many attempts before a dead letter.</summary>
-public sealed record SinkTarget(string Id, IEventSink Sink, IReadOnlySet<string>? Types, int MaxAttempts);
+public sealed record SinkTarget(string Id, IEventSink Sink, IReadOnlySet<string>? Types, int MaxAttempts)
+{
+    /// <summary>Entries journaled before this are skipped (an API subscription made "from now").</summary>
+    public DateTimeOffset? Since { get; init; }
+
+    public bool Wants(string type, DateTimeOffset journaled) => (Types is null || Types.Contains(type)) && (Since is null || journaled >= Since);
+}
 
 /// <summary>
 /// Which sinks follow a run, by id: <c>rabbitmq</c> and <c>dapr</c> (the host's, when configured), <c>webhook:ID</c>
@@ -83,7 +89,10 @@ public sealed class SinkCatalog(
             }
 
             var secret = s.Secret;
-            return new SinkTarget(sinkId, Webhook(s.Url, () => secret), TypesOf(s.EventTypes), s.MaxAttempts > 0 ? s.MaxAttempts : o.Delivery.MaxAttempts);
+            return new SinkTarget(sinkId, Webhook(s.Url, () => secret), TypesOf(s.EventTypes), s.MaxAttempts > 0 ? s.MaxAttempts : o.Delivery.MaxAttempts)
+            {
+                Since = s.FromNow ? s.Created : null,
+            };
         }
 
         if (sinkId.StartsWith(PipelinePrefix, StringComparison.Ordinal))

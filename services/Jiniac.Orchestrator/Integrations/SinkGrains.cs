@@ -140,7 +140,7 @@ public sealed class EventSinkGrain(
             var skipped = false;
             foreach (var entry in entries)
             {
-                if (target.Types is not null && !target.Types.Contains(entry.Type))
+                if (!target.Wants(entry.Type, entry.Timestamp))
                 {
                     s.Cursor = entry.Sequence + 1;
                     skipped = true;

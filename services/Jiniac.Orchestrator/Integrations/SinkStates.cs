@@ -53,6 +53,8 @@ public sealed record WebhookSubscription
     /// <summary>0 = the host's DeliveryOptions.MaxAttempts.</summary>
     public int MaxAttempts { get; init; }
     public required DateTimeOffset Created { get; init; }
+    /// <summary>Skip journal entries older than <see cref="Created"/> (a subscriber that wants no history).</summary>
+    public bool FromNow { get; init; }
 }
 
 public sealed class WebhookRegistryState

@@ -55,13 +55,14 @@ public sealed class WebhookApiService(IGrainFactory grains, TimeProvider time) :
             RunId = string.IsNullOrEmpty(request.RunId) ? null : request.RunId,
             MaxAttempts = request.MaxAttempts,
             Created = time.GetUtcNow(),
+            FromNow = request.FromNow,
         };
         if (await Registry.CreateAsync(subscription) is { } refused)
         {
             throw new RpcException(new Status(StatusCode.AlreadyExists, refused));
         }
 
-        // Existing runs: the new subscriber catches up on their journals from the start.
+        // Existing runs: the new subscriber catches up on their journals (from the start, unless from_now).
         foreach (var run in subscription.RunId is { } only ? [only] : await grains.GetGrain<IRunRegistryGrain>(GrainKeys.Registry).ListAsync())
         {
             await grains.GetGrain<IRunSinksGrain>(run).NotifyAsync();
@@ -195,5 +196,6 @@ public sealed class WebhookApiService(IGrainFactory grains, TimeProvider time) :
         MaxAttempts = s.MaxAttempts,
         Created = s.Created.UtcDateTime.ToString("O"),
         Origin = "api",
+        FromNow = s.FromNow,
     };
 }
