@@ -5,6 +5,7 @@ using Jiniac.Contracts;
 using Jiniac.Hosting;
 using Jiniac.Orchestrator.Consumers;
 using Jiniac.Orchestrator.Control;
+using Jiniac.Orchestrator.Integrations;
 using Jiniac.Orchestrator.Journal;
 using Jiniac.Orchestrator.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -66,6 +67,7 @@ public static class ServiceCollectionExtensions
         });
 
         services.AddGrpc();
+        services.AddJiniacIntegrations();
         services.AddHostedService<ControlEndpointFile>();
         services.BusRegistry().AddEndpoint(Queues.Orchestrator, 8, typeof(StageEventConsumer), typeof(JournalRecorder));
 
@@ -85,6 +87,7 @@ public static class ServiceCollectionExtensions
         }
 
         endpoints.MapGrpcService<ControlService>();
+        endpoints.MapJiniacIntegrations();
         return endpoints;
     }
 

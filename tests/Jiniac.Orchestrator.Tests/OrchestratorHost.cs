@@ -41,7 +41,8 @@ public sealed class OrchestratorHost : IAsyncDisposable
 
     public Task Publish<T>(T message) where T : class => Bus.Publish(message);
 
-    public static async Task<OrchestratorHost> StartAsync(string stateDir, IDictionary<string, string?>? settings = null)
+    /// <param name="settings">More configuration (e.g. "Integrations:…"), on top of the state folder and control URL.</param>
+    public static async Task<OrchestratorHost> StartAsync(string stateDir, IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {

@@ -13,10 +13,10 @@ using Microsoft.Extensions.Logging;
 namespace Jiniac.Publisher.Tests;
 
 /// <summary>
-/// A gRPC server on loopback that answers Dapr's runtime API GetSecret (dapr.proto.runtime.v1.Dapr) the way
-/// daprd does: an unknown store is InvalidArgument, a missing key is Internal, each with daprd's message. No daprd
-/// exists on this machine, so this is what the Dapr secret path is verified against. A store named
-/// <see cref="SilentStore"/> never answers (for the deadline).
+/// A gRPC server on loopback that answers Dapr's runtime API GetSecret and PublishEvent (dapr.proto.runtime.v1.Dapr)
+/// the way daprd does: an unknown store is InvalidArgument, a missing key is Internal, an unknown pub/sub component
+/// InvalidArgument, each with daprd's message. No daprd exists on this machine, so this is what the Dapr secret and
+/// pub/sub paths are verified against. A store named <see cref="SilentStore"/> never answers (for the deadline).
 /// </summary>
 internal sealed class DaprSidecar : IAsyncDisposable
 {
@@ -36,6 +36,17 @@ internal sealed class DaprSidecar : IAsyncDisposable
 
     /// <summary>Every (store, key) asked for, in order.</summary>
     public ConcurrentQueue<(string Store, string Key)> Requests { get; } = new();
+
+    /// <summary>The pub/sub components this sidecar has (publishing to another is refused, as daprd does).</summary>
+    public ConcurrentDictionary<string, bool> PubSubs { get; } = new();
+
+    /// <summary>Every event accepted by PublishEvent, in order.</summary>
+    public ConcurrentQueue<PublishedEvent> Published { get; } = new();
+
+    /// <summary>How many of the next PublishEvent calls fail with Unavailable (a component that is down).</summary>
+    public int FailPublishes;
+
+    public sealed record PublishedEvent(string PubSub, string Topic, byte[] Data, string ContentType, IReadOnlyDictionary<string, string> Metadata);
 
     public static async Task<DaprSidecar> StartAsync()
     {
@@ -94,6 +105,23 @@ internal sealed class DaprSidecar : IAsyncDisposable
             }
 
             return new GetSecretResponse { Data = { [request.Key] = value } };
+        }
+
+        public override Task<Google.Protobuf.WellKnownTypes.Empty> PublishEvent(PublishEventRequest request, ServerCallContext context)
+        {
+            if (!Sidecar.PubSubs.ContainsKey(request.PubsubName))
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"pubsub {request.PubsubName} is not found"));
+            }
+
+            if (Interlocked.Decrement(ref Sidecar.FailPublishes) >= 0)
+            {
+                throw new RpcException(new Status(StatusCode.Unavailable, $"error when publish to topic {request.Topic} in pubsub {request.PubsubName}: broker unavailable"));
+            }
+
+            Sidecar.Published.Enqueue(new PublishedEvent(request.PubsubName, request.Topic, request.Data.ToByteArray(), request.DataContentType,
+                new Dictionary<string, string>(request.Metadata)));
+            return Task.FromResult(new Google.Protobuf.WellKnownTypes.Empty());
         }
     }
 }

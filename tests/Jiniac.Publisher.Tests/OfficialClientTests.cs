@@ -86,40 +86,7 @@ public sealed class OfficialClientTests : IAsyncLifetime
     }
 
     /// <summary>npm install into a cache folder shared by test runs; the round-trip script goes beside node_modules so its import resolves.</summary>
-    private static async Task<string> InstallAsync()
-    {
-        var cache = Environment.GetEnvironmentVariable("JINIAC_NPM_CACHE") is { Length: > 0 } root ? root : Path.Combine(Path.GetTempPath(), "jiniac-npm");
-        var folder = Path.Combine(cache, $"huggingface-hub-{Version}");
-        Directory.CreateDirectory(folder);
-        await using (var held = await HoldAsync(Path.Combine(folder, ".lock")))
-        {
-            if (!File.Exists(Path.Combine(folder, "node_modules", "@huggingface", "hub", "package.json")))
-            {
-                var install = await RunAsync("npm", ["install", "--prefix", folder, "--no-audit", "--no-fund", "--no-save", "--loglevel=error", $"@huggingface/hub@{Version}"], folder);
-                Assert.True(install.ExitCode == 0, $"npm install @huggingface/hub@{Version} failed:\n{install.Output}");
-            }
-        }
-
-        File.Copy(Path.Combine(AppContext.BaseDirectory, "js", "hub-roundtrip.mjs"), Path.Combine(folder, "hub-roundtrip.mjs"), overwrite: true);
-        return folder;
-    }
-
-    private static async Task<FileStream> HoldAsync(string path)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException) when (deadline.Elapsed < TimeSpan.FromMinutes(5))
-            {
-                // Another test process is installing; its lock goes when it is done.
-                await Task.Delay(TimeSpan.FromMilliseconds(100));
-            }
-        }
-    }
+    private static Task<string> InstallAsync() => NpmPackages.InstallAsync("@huggingface/hub", Version, Path.Combine("js", "hub-roundtrip.mjs"));
 
     private static async Task<(int ExitCode, string Stdout, string Output)> RunAsync(string program, string[] arguments, string workingDirectory)
     {

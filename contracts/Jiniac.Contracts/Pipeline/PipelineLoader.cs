@@ -128,6 +128,7 @@ public static partial class PipelineLoader
             var publishSection = root.Section("publish", required: false);
             var publish = publishSection is null ? null : ReadPublish(publishSection);
             var stages = ReadStages(root);
+            var integrations = ReadIntegrations(root);
             root.Finish();
 
             return new PipelineSpec
@@ -140,6 +141,7 @@ public static partial class PipelineLoader
                 Evaluation = evaluation,
                 Publish = publish,
                 Stages = stages,
+                Integrations = integrations,
             };
         }
 

@@ -15,6 +15,8 @@ public sealed record PipelineSpec
     public required IReadOnlyList<StageSpec> Stages { get; init; }
     /// <summary>Absolute path of the file this spec was loaded from ("" when built in code).</summary>
     public string SourceFile { get; init; } = "";
+    /// <summary>integrations: the run's own event sinks (webhooks); null when the file has none.</summary>
+    public IntegrationsSpec? Integrations { get; init; }
 }
 
 /// <summary>Either a given tokenizer.json (<see cref="Path"/>) or one trained on the first stage's data (<see cref="Train"/>).</summary>

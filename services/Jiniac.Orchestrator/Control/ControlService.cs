@@ -4,6 +4,7 @@ using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting;
 using Jiniac.Orchestrator.Grains;
 using Microsoft.Extensions.DependencyInjection;
+using Jiniac.Orchestrator.Integrations;
 using Microsoft.Extensions.Options;
 using G = Jiniac.Contracts.Grpc.Control.V1;
 
@@ -94,6 +95,7 @@ public sealed partial class ControlService(IGrainFactory grains, TimeProvider ti
     public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<JournalEntry> responseStream, ServerCallContext context)
     {
         await GetViewAsync(request.RunId);
+        var types = WatchFilter.Types(request.Types_);
         var journal = grains.GetGrain<IJournalGrain>(request.RunId);
         var run = grains.GetGrain<IRunGrain>(request.RunId);
         var cursor = Math.Max(0, request.From);
@@ -103,6 +105,12 @@ public sealed partial class ControlService(IGrainFactory grains, TimeProvider ti
             var entries = await journal.ReadAsync(cursor, 500);
             foreach (var e in entries)
             {
+                cursor = e.Sequence + 1;
+                if (types is not null && !types.Contains(e.Type))
+                {
+                    continue;
+                }
+
                 await responseStream.WriteAsync(new JournalEntry
                 {
                     Sequence = e.Sequence,
@@ -112,7 +120,6 @@ public sealed partial class ControlService(IGrainFactory grains, TimeProvider ti
                     Json = e.Json,
                     Stage = e.Stage ?? "",
                 }, ct);
-                cursor = e.Sequence + 1;
             }
 
             if (entries.Count > 0)

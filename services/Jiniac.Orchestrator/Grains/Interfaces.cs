@@ -48,6 +48,10 @@ public interface IRunGrain : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<IReadOnlyList<CurriculumEntry>> GetCurriculumAsync(int index);
+
+    /// <summary>The pipeline as submitted (null before), e.g. for its integrations.webhooks.</summary>
+    [AlwaysInterleave]
+    Task<PipelineSpec?> GetSpecAsync();
 }
 
 /// <summary>Key: "run/stage". The process manager of one stage.</summary>

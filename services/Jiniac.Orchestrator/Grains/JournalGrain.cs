@@ -24,6 +24,8 @@ public sealed class JournalGrain(FileJournalStore store, TimeProvider time) : Gr
         };
         await store.AppendAsync(this.GetPrimaryKeyString(), [record], CancellationToken.None);
         _records.Add(record);
+        // One-way: the run's sinks catch up on their own timers; an append never waits for a receiver.
+        await GrainFactory.GetGrain<Integrations.IRunSinksGrain>(this.GetPrimaryKeyString()).NotifyAsync();
         return record.Sequence;
     }
 

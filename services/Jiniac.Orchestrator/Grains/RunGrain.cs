@@ -471,4 +471,6 @@ public sealed class RunGrain(
 
     private static bool SameSpec(PipelineSpec a, PipelineSpec b) =>
         JsonSerializer.Serialize(a, OrchestratorJson.Options) == JsonSerializer.Serialize(b, OrchestratorJson.Options);
+
+    public Task<PipelineSpec?> GetSpecAsync() => Task.FromResult(S.Spec);
 }

@@ -244,7 +244,7 @@ public sealed class PipelineValidationTests
         var error = files.Insert(23, "owner: someone").Error();
 
         Assert.Equal(("owner", 23, 1), (error.Path, error.Line, error.Column));
-        Assert.Equal("unknown key 'owner'; expected one of: name, description, tokenizer, model, training, evaluation, publish, stages", error.Message);
+        Assert.Equal("unknown key 'owner'; expected one of: name, description, tokenizer, model, training, evaluation, publish, stages, integrations", error.Message);
     }
 
     [Fact]
