@@ -71,20 +71,34 @@ public static class HostingExtensions
                 {
                     cfg.Host(new Uri(options.RabbitMq));
                     // Queues and exchanges are durable (MassTransit's default on RabbitMQ): commands outlive a broker restart.
-                    ConfigureEndpoints(context, cfg, registry, options,
-                        (e, limit) => ((IRabbitMqReceiveEndpointConfigurator)e).PrefetchCount = limit);
+                    var redelivery = DelayQueueRedeliveryFilter.ParseDelays(options.Redelivery);
+                    ConfigureEndpoints(context, cfg, registry, options, (e, queue, limit) =>
+                    {
+                        ((IRabbitMqReceiveEndpointConfigurator)e).PrefetchCount = limit;
+                        if (redelivery.Count > 0)
+                        {
+                            // The error pipe runs once the in-process retries are spent: park for a later redelivery first,
+                            // and only when those are spent too, MassTransit's own fault and move to {queue}_error.
+                            e.ConfigureError(error =>
+                            {
+                                error.UseFilter(new DelayQueueRedeliveryFilter(queue, redelivery));
+                                error.UseFilter(new MassTransit.Middleware.GenerateFaultFilter());
+                                error.UseFilter(new MassTransit.Middleware.ErrorTransportFilter());
+                            });
+                        }
+                    });
                 });
             }
             else
             {
-                bus.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, registry, options, (_, _) => { }));
+                bus.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, registry, options, (_, _, _) => { }));
             }
         });
         return builder;
     }
 
     private static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg, JiniacBusRegistry registry,
-        JiniacOptions options, Action<IReceiveEndpointConfigurator, int> transportLimit)
+        JiniacOptions options, Action<IReceiveEndpointConfigurator, string, int> transportSettings)
     {
         foreach (var endpoint in registry.Endpoints)
         {
@@ -93,8 +107,8 @@ public static class HostingExtensions
             {
                 e.ConcurrentMessageLimit = limit;
                 // The broker hands out no more than the endpoint runs at once, so the rest waits in the queue for other instances.
-                transportLimit(e, limit);
-                // Short in-process retries for transient faults; longer redelivery is the grains' re-issue timers.
+                transportSettings(e, endpoint.Queue, limit);
+                // Short in-process retries for transient faults; longer spans: Jiniac:Redelivery (RabbitMQ) and the grains' re-issue timers.
                 e.UseMessageRetry(r => r.Intervals(100, 500, 2000));
                 foreach (var consumer in endpoint.Consumers)
                 {
