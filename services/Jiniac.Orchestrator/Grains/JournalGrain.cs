@@ -124,6 +124,13 @@ public sealed class ShardGrain([PersistentState("shard", OrchestratorStorage.Nam
 
     public async Task RecordFailedAsync(string reason)
     {
+        // A failure report that arrives after the shard was tokenized (an earlier attempt's, overtaken, or redelivered)
+        // is not the shard's state; as the stage grain, keep the success. A repeat of the same failure writes nothing.
+        if (state.State.Tokenized.Count > 0 || state.State.Error == reason)
+        {
+            return;
+        }
+
         state.State.Error = reason;
         await state.WriteStateAsync();
     }
@@ -158,6 +165,11 @@ public sealed class CheckpointGrain([PersistentState("checkpoint", OrchestratorS
 
     public async Task RecordEvaluationAsync(Contracts.EvaluationCompleted message)
     {
+        if (state.State.Evaluation is { } known && known.SequenceEqual(message.Results))
+        {
+            return;
+        }
+
         state.State.Evaluation = [.. message.Results];
         await state.WriteStateAsync();
     }

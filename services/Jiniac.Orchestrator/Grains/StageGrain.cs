@@ -266,7 +266,8 @@ public sealed partial class StageGrain(
 
     public async Task OnIngestFailedAsync(IngestFailed message)
     {
-        if (S.Status == StageStatus.Preparing)
+        // An earlier attempt's failure, delivered late, says nothing about the ingest this attempt asked for.
+        if (S.Status == StageStatus.Preparing && message.Attempt == S.Attempt)
         {
             await TransitionAsync(StageStatus.Failed, $"ingest of source '{message.Source}' failed: {message.Reason}");
         }
