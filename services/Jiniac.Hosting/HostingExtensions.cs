@@ -55,7 +55,8 @@ public static class HostingExtensions
             {
                 foreach (var consumer in endpoint.Consumers)
                 {
-                    bus.AddConsumer(consumer);
+                    // A consumer's ConsumerDefinition (batch options, say) lives beside it; MassTransit finds it only when told.
+                    bus.AddConsumer(consumer, DefinitionOf(consumer));
                 }
             }
 
@@ -116,6 +117,12 @@ public static class HostingExtensions
                 }
             });
         }
+    }
+
+    private static Type? DefinitionOf(Type consumer)
+    {
+        var definition = typeof(IConsumerDefinition<>).MakeGenericType(consumer);
+        return consumer.Assembly.GetTypes().FirstOrDefault(t => t.IsClass && !t.IsAbstract && definition.IsAssignableFrom(t));
     }
 
     private static int ConcurrencyOf(EndpointRegistration endpoint, JiniacOptions options)

@@ -71,7 +71,9 @@ public static class ServiceCollectionExtensions
         });
 
         services.AddGrpc();
-        services.BusRegistry().AddEndpoint(Queues.Orchestrator, 8, typeof(StageEventConsumer), typeof(JournalRecorder));
+        // The limit covers a full batch of shard events being collected while others are handled (ShardEventBatchConsumerDefinition).
+        services.BusRegistry().AddEndpoint(Queues.Orchestrator, 2 * ShardEventBatchConsumerDefinition.MessageLimit + 8,
+            typeof(StageEventConsumer), typeof(JournalRecorder), typeof(ShardEventBatchConsumer));
 
         var url = builder.Configuration.GetSection(ControlOptions.Section).GetValue<string>(nameof(ControlOptions.Url)) ?? new ControlOptions().Url;
         var uri = new Uri(url);

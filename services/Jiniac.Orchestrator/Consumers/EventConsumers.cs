@@ -5,13 +5,11 @@ using MassTransit;
 
 namespace Jiniac.Orchestrator.Consumers;
 
-/// <summary>Routes the workers' events to the grains that decide what happens next.</summary>
+/// <summary>Routes the workers' events to the grains that decide what happens next (ShardIngested and ShardTokenized come in batches: <see cref="ShardEventBatchConsumer"/>).</summary>
 public sealed class StageEventConsumer(IGrainFactory grains) :
-    IConsumer<ShardIngested>,
     IConsumer<SourceIngested>,
     IConsumer<RecordsQuarantined>,
     IConsumer<IngestFailed>,
-    IConsumer<ShardTokenized>,
     IConsumer<ShardTokenizeFailed>,
     IConsumer<TrainingStarted>,
     IConsumer<TrainingProgressed>,
@@ -28,25 +26,11 @@ public sealed class StageEventConsumer(IGrainFactory grains) :
 {
     private IStageGrain Stage(string runId, string stage) => grains.GetGrain<IStageGrain>(GrainKeys.Stage(runId, stage));
 
-    public async Task Consume(ConsumeContext<ShardIngested> context)
-    {
-        var m = context.Message;
-        await grains.GetGrain<IShardGrain>(m.Shard.ShardKey).RecordIngestedAsync(m.Shard);
-        await Stage(m.RunId, m.Stage).OnShardIngestedAsync(m);
-    }
-
     public Task Consume(ConsumeContext<SourceIngested> context) => Stage(context.Message.RunId, context.Message.Stage).OnSourceIngestedAsync(context.Message);
 
     public Task Consume(ConsumeContext<RecordsQuarantined> context) => Stage(context.Message.RunId, context.Message.Stage).OnRecordsQuarantinedAsync(context.Message);
 
     public Task Consume(ConsumeContext<IngestFailed> context) => Stage(context.Message.RunId, context.Message.Stage).OnIngestFailedAsync(context.Message);
-
-    public async Task Consume(ConsumeContext<ShardTokenized> context)
-    {
-        var m = context.Message;
-        await grains.GetGrain<IShardGrain>(m.ShardKey).RecordTokenizedAsync(m);
-        await Stage(m.RunId, m.Stage).OnShardTokenizedAsync(m);
-    }
 
     public async Task Consume(ConsumeContext<ShardTokenizeFailed> context)
     {
@@ -97,15 +81,13 @@ public sealed class StageEventConsumer(IGrainFactory grains) :
     public Task Consume(ConsumeContext<TokenizerFailed> context) => grains.GetGrain<IRunGrain>(context.Message.RunId).OnTokenizerFailedAsync(context.Message);
 }
 
-/// <summary>Appends every event of a run to its journal, the log that `jiniac events` and the watch stream read.</summary>
+/// <summary>Appends every event of a run to its journal, the log that `jiniac events` and the watch stream read (shard events: <see cref="ShardEventBatchConsumer"/>).</summary>
 public sealed class JournalRecorder(IGrainFactory grains) :
-    IConsumer<ShardIngested>,
     IConsumer<SourceIngested>,
     IConsumer<RecordsQuarantined>,
     IConsumer<IngestFailed>,
     IConsumer<TokenizerReady>,
     IConsumer<TokenizerFailed>,
-    IConsumer<ShardTokenized>,
     IConsumer<ShardTokenizeFailed>,
     IConsumer<TrainingStarted>,
     IConsumer<TrainingProgressed>,
@@ -133,13 +115,11 @@ public sealed class JournalRecorder(IGrainFactory grains) :
         return messageId is { } id ? journal.AppendOnceAsync(id.ToString("n"), typeof(T).Name, stage, json) : journal.AppendAsync(typeof(T).Name, stage, json);
     }
 
-    public Task Consume(ConsumeContext<ShardIngested> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<SourceIngested> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<RecordsQuarantined> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<IngestFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<TokenizerReady> c) => Record(c, c.Message.RunId, null, c.Message);
     public Task Consume(ConsumeContext<TokenizerFailed> c) => Record(c, c.Message.RunId, null, c.Message);
-    public Task Consume(ConsumeContext<ShardTokenized> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<ShardTokenizeFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<TrainingStarted> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
     public Task Consume(ConsumeContext<TrainingProgressed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);

@@ -53,6 +53,43 @@ public sealed class JournalGrain(IJournalStore store, TimeProvider time) : Grain
         }
     }
 
+    public async Task AppendManyOnceAsync(IReadOnlyList<JournalAppend> appends)
+    {
+        var fresh = new List<JournalRecord>(appends.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var now = time.GetUtcNow();
+        foreach (var a in appends)
+        {
+            if (!_keys.ContainsKey(a.Key) && seen.Add(a.Key))
+            {
+                fresh.Add(new JournalRecord { Sequence = _records.Count + fresh.Count, Timestamp = now, Type = a.Type, Stage = a.Stage, Json = a.Json, Key = a.Key });
+            }
+        }
+
+        if (fresh.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await store.AppendManyAsync(this.GetPrimaryKeyString(), fresh, CancellationToken.None);
+            foreach (var record in fresh)
+            {
+                Add(record);
+            }
+        }
+        catch (JournalConflictException)
+        {
+            // Someone else's records (or an earlier try of some of these) are in the way: one by one, each checked against the log.
+            await ReloadAsync(CancellationToken.None);
+            foreach (var record in fresh)
+            {
+                await AppendOnceAsync(record.Key!, record.Type, record.Stage, record.Json);
+            }
+        }
+    }
+
     private async Task ReloadAsync(CancellationToken cancellationToken)
     {
         _records = await store.LoadAsync(this.GetPrimaryKeyString(), cancellationToken);

@@ -94,5 +94,9 @@ public sealed class FileJournalStore(string root) : IJournalStore
         return record.Sequence;
     }
 
+    /// <summary>A batch of events is one write and one fsync: durable together before any of their messages is acknowledged.</summary>
+    Task IJournalStore.AppendManyAsync(string runId, IReadOnlyList<JournalRecord> records, CancellationToken cancellationToken) =>
+        AppendAsync(runId, records, cancellationToken);
+
     private string PathOf(string runId) => Path.Combine(root, Hosting.SafeName.Check(runId, "run id") + ".jsonl");
 }

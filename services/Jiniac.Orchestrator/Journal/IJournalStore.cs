@@ -16,6 +16,23 @@ public interface IJournalStore
     /// when the log is not <see cref="JournalRecord.Sequence"/> long: another writer appended, the caller must reload.
     /// </summary>
     Task<long> AppendAsync(string runId, JournalRecord record, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Appends <paramref name="records"/> (dense, from the log's length, keys new to the log) together: a store that can
+    /// make them durable at once (one fsync) overrides this; the default appends one by one and throws
+    /// <see cref="JournalConflictException"/> as soon as the store holds a record elsewhere than expected.
+    /// </summary>
+    async Task AppendManyAsync(string runId, IReadOnlyList<JournalRecord> records, CancellationToken cancellationToken)
+    {
+        foreach (var record in records)
+        {
+            var sequence = await AppendAsync(runId, record, cancellationToken);
+            if (sequence != record.Sequence)
+            {
+                throw new JournalConflictException(runId, record.Sequence, sequence);
+            }
+        }
+    }
 }
 
 /// <summary>The journal grew under a writer that thought it was the only one (two activations during a silo failover).</summary>
