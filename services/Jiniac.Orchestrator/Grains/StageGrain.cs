@@ -194,19 +194,7 @@ public sealed partial class StageGrain(
         return new ReplayResult(S.Attempt, S.Status.ToString(), null);
     }
 
-    public async Task OnShardIngestedAsync(ShardIngested message)
-    {
-        if (S.Context is null || S.Status != StageStatus.Preparing || !AddShard(message.Source, message.Shard))
-        {
-            return;
-        }
-
-        await SaveAsync();
-        if (Context.Tokenizer is not null)
-        {
-            await SendTokenizeAsync(S.Shards[message.Shard.ShardKey]);
-        }
-    }
+    public Task OnShardIngestedAsync(ShardIngested message) => OnShardsIngestedAsync([message]);
 
     public async Task OnSourceIngestedAsync(SourceIngested message)
     {
@@ -273,22 +261,7 @@ public sealed partial class StageGrain(
         }
     }
 
-    public async Task OnShardTokenizedAsync(ShardTokenized message)
-    {
-        if (S.Context?.Tokenizer?.Hash != message.TokenizerHash
-            || !S.Shards.TryGetValue(message.ShardKey, out var shard)
-            || shard.Prefix is not null)
-        {
-            return;
-        }
-
-        shard.Prefix = message.Prefix;
-        shard.Documents = message.Documents;
-        shard.Tokens = message.Tokens;
-        shard.Error = null;
-        await SaveAsync();
-        await CheckReadyAsync();
-    }
+    public Task OnShardTokenizedAsync(ShardTokenized message) => OnShardsTokenizedAsync([message]);
 
     public async Task OnShardTokenizeFailedAsync(ShardTokenizeFailed message)
     {
