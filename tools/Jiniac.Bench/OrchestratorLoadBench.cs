@@ -71,7 +71,12 @@ public static class OrchestratorLoadBench
             return 2;
         }
 
+        // The reference, from the same run and disk: how fast one fsync'd small write is here now (every durable step of
+        // the orchestrator ends in one; the machine is shared, so this moves with its load).
+        var fsyncMs = SerialFsyncMilliseconds(settings.StateDir ?? Path.GetTempPath(), 200);
         var result = await MeasureAsync(settings, CancellationToken.None);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"reference: serial fsync of a 300-byte file {fsyncMs:F2} ms ({1000 / fsyncMs:F0}/s); orchestrator events per serial fsync: {result.EventsPerSecond * fsyncMs / 1000:F2}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"orchestrator-load bus={settings.Bus} shards={result.Shards} sources={result.Sources} events={result.Events} seconds={result.Seconds:F2} events/s={result.EventsPerSecond:F0}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -116,6 +121,23 @@ public static class OrchestratorLoadBench
                 Directory.Delete(stateDir, recursive: true);
             }
         }
+    }
+
+    private static double SerialFsyncMilliseconds(string dir, int count)
+    {
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, $"fsync-probe-{Environment.ProcessId}.tmp");
+        var payload = new byte[300];
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None);
+            stream.Write(payload);
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Delete(path);
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds / count;
     }
 
     private static double Percentile(double[] sorted, double p) => sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];

@@ -312,13 +312,17 @@ public sealed partial class StageGrain(
 
         S.Checkpoints.Add(new CheckpointSummary(message.Step, message.Tokens, message.Loss, message.Folder));
         S.Checkpoints.Sort((a, b) => a.Step.CompareTo(b.Step));
-        await SaveAsync();
-
         var every = Context.Evaluation.EveryNCheckpoints;
-        if (((every > 0 && S.Checkpoints.Count % every == 0) || SuitesFor(message.Step).Count > 0) && S.Status == StageStatus.Training)
+        var evaluate = ((every > 0 && S.Checkpoints.Count % every == 0) || SuitesFor(message.Step).Count > 0) && S.Status == StageStatus.Training;
+        if (evaluate)
         {
             S.PendingEvaluations.Add(message.Step);
-            await SaveAsync();
+        }
+
+        // One write for the checkpoint and its pending evaluation: the state is written whole, and it holds every shard.
+        await SaveAsync();
+        if (evaluate)
+        {
             await IssueEvaluationsAsync();
         }
 
