@@ -55,7 +55,8 @@ public static class HostingExtensions
             {
                 foreach (var consumer in endpoint.Consumers)
                 {
-                    bus.AddConsumer(consumer);
+                    // A consumer's ConsumerDefinition (batch options, say) lives beside it; MassTransit finds it only when told.
+                    bus.AddConsumer(consumer, DefinitionOf(consumer));
                 }
             }
 
@@ -71,20 +72,34 @@ public static class HostingExtensions
                 {
                     cfg.Host(new Uri(options.RabbitMq));
                     // Queues and exchanges are durable (MassTransit's default on RabbitMQ): commands outlive a broker restart.
-                    ConfigureEndpoints(context, cfg, registry, options,
-                        (e, limit) => ((IRabbitMqReceiveEndpointConfigurator)e).PrefetchCount = limit);
+                    var redelivery = DelayQueueRedeliveryFilter.ParseDelays(options.Redelivery);
+                    ConfigureEndpoints(context, cfg, registry, options, (e, queue, limit) =>
+                    {
+                        ((IRabbitMqReceiveEndpointConfigurator)e).PrefetchCount = limit;
+                        if (redelivery.Count > 0)
+                        {
+                            // The error pipe runs once the in-process retries are spent: park for a later redelivery first,
+                            // and only when those are spent too, MassTransit's own fault and move to {queue}_error.
+                            e.ConfigureError(error =>
+                            {
+                                error.UseFilter(new DelayQueueRedeliveryFilter(queue, redelivery));
+                                error.UseFilter(new MassTransit.Middleware.GenerateFaultFilter());
+                                error.UseFilter(new MassTransit.Middleware.ErrorTransportFilter());
+                            });
+                        }
+                    });
                 });
             }
             else
             {
-                bus.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, registry, options, (_, _) => { }));
+                bus.UsingInMemory((context, cfg) => ConfigureEndpoints(context, cfg, registry, options, (_, _, _) => { }));
             }
         });
         return builder;
     }
 
     private static void ConfigureEndpoints(IBusRegistrationContext context, IBusFactoryConfigurator cfg, JiniacBusRegistry registry,
-        JiniacOptions options, Action<IReceiveEndpointConfigurator, int> transportLimit)
+        JiniacOptions options, Action<IReceiveEndpointConfigurator, string, int> transportSettings)
     {
         foreach (var endpoint in registry.Endpoints)
         {
@@ -93,8 +108,8 @@ public static class HostingExtensions
             {
                 e.ConcurrentMessageLimit = limit;
                 // The broker hands out no more than the endpoint runs at once, so the rest waits in the queue for other instances.
-                transportLimit(e, limit);
-                // Short in-process retries for transient faults; longer redelivery is the grains' re-issue timers.
+                transportSettings(e, endpoint.Queue, limit);
+                // Short in-process retries for transient faults; longer spans: Jiniac:Redelivery (RabbitMQ) and the grains' re-issue timers.
                 e.UseMessageRetry(r => r.Intervals(100, 500, 2000));
                 foreach (var consumer in endpoint.Consumers)
                 {
@@ -102,6 +117,12 @@ public static class HostingExtensions
                 }
             });
         }
+    }
+
+    private static Type? DefinitionOf(Type consumer)
+    {
+        var definition = typeof(IConsumerDefinition<>).MakeGenericType(consumer);
+        return consumer.Assembly.GetTypes().FirstOrDefault(t => t.IsClass && !t.IsAbstract && definition.IsAssignableFrom(t));
     }
 
     private static int ConcurrencyOf(EndpointRegistration endpoint, JiniacOptions options)

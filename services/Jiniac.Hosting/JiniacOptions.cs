@@ -32,4 +32,10 @@ public sealed class JiniacOptions
 
     /// <summary>Redis (host:port[,options], StackExchange.Redis syntax) for the orchestrator's Orleans cluster in the distributed topology.</summary>
     public string? Redis { get; set; }
+
+    /// <summary>
+    /// On RabbitMQ, how long a message that failed its in-process retries waits before each redelivery, comma-separated
+    /// ("00:00:30,00:05:00,00:30:00", the default); after the last it lands in its {queue}_error. "none" (or empty): straight there.
+    /// </summary>
+    public string? Redelivery { get; set; } = "00:00:30,00:05:00,00:30:00";
 }

@@ -3,10 +3,7 @@ using Jiniac.Contracts;
 using Jiniac.Hosting;
 using Jiniac.Hosting.Bus;
 using MassTransit;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Jiniac.Distributed.Tests;
 
@@ -18,8 +15,6 @@ namespace Jiniac.Distributed.Tests;
 [Collection(ServersCollection.Name)]
 public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
-
     [Fact]
     public async Task A_command_sent_through_Queues_For_reaches_the_consumer_of_its_durable_queue()
     {
@@ -39,7 +34,7 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
     {
         const string queue = "jiniac-test-faulty";
         var runId = NewRunId();
-        await using var host = await StartAsync(new(), registry => registry.AddEndpoint(queue, 1, typeof(FailingProbe)));
+        await using var host = await StartAsync(new() { ["Jiniac:Redelivery"] = "none" }, registry => registry.AddEndpoint(queue, 1, typeof(FailingProbe)));
         var errorsBefore = (await RabbitMqServer.QueuesAsync()).GetValueOrDefault(queue + "_error").Ready;
 
         var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
@@ -103,49 +98,12 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
         RunId = runId, Stage = "s", ShardKey = key, ShardBlob = "b", TokenizerBlob = "t", TokenizerHash = "h",
     };
 
-    private async Task<RunningHost> StartAsync(Dictionary<string, string?> settings, Action<JiniacBusRegistry> endpoints)
-    {
-        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
-        settings["Jiniac:Topology"] = nameof(Topology.Distributed);
-        settings["Jiniac:RabbitMq"] = rabbit.Address;
-        settings["Jiniac:StateDir"] = Path.Combine(Path.GetTempPath(), "jiniac-distributed-" + Guid.NewGuid().ToString("n"));
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.Logging.ClearProviders();
-        builder.AddJiniacDefaults();
-        builder.Services.AddSingleton<Seen>();
-        builder.Services.AddSingleton<Gate>();
-        endpoints(builder.Services.BusRegistry());
-        builder.AddJiniacBus();
-        var host = builder.Build();
-        // MassTransit keeps its log context in a static set only while null; a disposed host's would be reused.
-        LogContext.Current = null;
-        await host.StartAsync();
-        return new RunningHost(host);
-    }
+    private Task<RunningHost> StartAsync(Dictionary<string, string?> settings, Action<JiniacBusRegistry> endpoints) =>
+        BusHost.StartAsync(rabbit.Address, settings, endpoints);
 
+    private static Task<T> Eventually<T>(Func<T?> probe) => BusHost.Eventually(probe);
 
-    private static Task<T> Eventually<T>(Func<T?> probe) => Eventually(() => Task.FromResult(probe()));
-
-    private static async Task<T> Eventually<T>(Func<Task<T?>> probe)
-    {
-        var until = DateTime.UtcNow + Deadline;
-        while (true)
-        {
-            var value = await probe();
-            if (value is not null)
-            {
-                return value;
-            }
-
-            if (DateTime.UtcNow > until)
-            {
-                throw new TimeoutException($"not seen within {Deadline}");
-            }
-
-            await Task.Yield();
-            await Task.Delay(50);
-        }
-    }
+    private static Task<T> Eventually<T>(Func<Task<T?>> probe) => BusHost.Eventually(probe);
 }
 
 /// <summary>What the probes saw, by run id.</summary>

@@ -5,13 +5,11 @@ using MassTransit;
 
 namespace Jiniac.Orchestrator.Consumers;
 
-/// <summary>Routes the workers' events to the grains that decide what happens next.</summary>
+/// <summary>Routes the workers' events to the grains that decide what happens next (ShardIngested and ShardTokenized come in batches: <see cref="ShardEventBatchConsumer"/>).</summary>
 public sealed class StageEventConsumer(IGrainFactory grains) :
-    IConsumer<ShardIngested>,
     IConsumer<SourceIngested>,
     IConsumer<RecordsQuarantined>,
     IConsumer<IngestFailed>,
-    IConsumer<ShardTokenized>,
     IConsumer<ShardTokenizeFailed>,
     IConsumer<TrainingStarted>,
     IConsumer<TrainingProgressed>,
@@ -28,25 +26,11 @@ public sealed class StageEventConsumer(IGrainFactory grains) :
 {
     private IStageGrain Stage(string runId, string stage) => grains.GetGrain<IStageGrain>(GrainKeys.Stage(runId, stage));
 
-    public async Task Consume(ConsumeContext<ShardIngested> context)
-    {
-        var m = context.Message;
-        await grains.GetGrain<IShardGrain>(m.Shard.ShardKey).RecordIngestedAsync(m.Shard);
-        await Stage(m.RunId, m.Stage).OnShardIngestedAsync(m);
-    }
-
     public Task Consume(ConsumeContext<SourceIngested> context) => Stage(context.Message.RunId, context.Message.Stage).OnSourceIngestedAsync(context.Message);
 
     public Task Consume(ConsumeContext<RecordsQuarantined> context) => Stage(context.Message.RunId, context.Message.Stage).OnRecordsQuarantinedAsync(context.Message);
 
     public Task Consume(ConsumeContext<IngestFailed> context) => Stage(context.Message.RunId, context.Message.Stage).OnIngestFailedAsync(context.Message);
-
-    public async Task Consume(ConsumeContext<ShardTokenized> context)
-    {
-        var m = context.Message;
-        await grains.GetGrain<IShardGrain>(m.ShardKey).RecordTokenizedAsync(m);
-        await Stage(m.RunId, m.Stage).OnShardTokenizedAsync(m);
-    }
 
     public async Task Consume(ConsumeContext<ShardTokenizeFailed> context)
     {
@@ -97,15 +81,13 @@ public sealed class StageEventConsumer(IGrainFactory grains) :
     public Task Consume(ConsumeContext<TokenizerFailed> context) => grains.GetGrain<IRunGrain>(context.Message.RunId).OnTokenizerFailedAsync(context.Message);
 }
 
-/// <summary>Appends every event of a run to its journal, the log that `jiniac events` and the watch stream read.</summary>
+/// <summary>Appends every event of a run to its journal, the log that `jiniac events` and the watch stream read (shard events: <see cref="ShardEventBatchConsumer"/>).</summary>
 public sealed class JournalRecorder(IGrainFactory grains) :
-    IConsumer<ShardIngested>,
     IConsumer<SourceIngested>,
     IConsumer<RecordsQuarantined>,
     IConsumer<IngestFailed>,
     IConsumer<TokenizerReady>,
     IConsumer<TokenizerFailed>,
-    IConsumer<ShardTokenized>,
     IConsumer<ShardTokenizeFailed>,
     IConsumer<TrainingStarted>,
     IConsumer<TrainingProgressed>,
@@ -120,27 +102,35 @@ public sealed class JournalRecorder(IGrainFactory grains) :
     IConsumer<PublishFailed>,
     IConsumer<CheckpointArchived>
 {
-    private Task Record<T>(string runId, string? stage, T message) =>
-        grains.GetGrain<IJournalGrain>(runId).AppendAsync(typeof(T).Name, stage, JsonSerializer.Serialize(message, OrchestratorJson.Options));
+    /// <summary>
+    /// Keyed by the bus message id, the same on every redelivery of one message: an event consumed again after a crash
+    /// between the append and the ack is journalled once.
+    /// </summary>
+    private Task Record<T>(ConsumeContext<T> context, string runId, string? stage, T message)
+        where T : class
+    {
+        var messageId = context.MessageId;
+        var json = JsonSerializer.Serialize(message, OrchestratorJson.Options);
+        var journal = grains.GetGrain<IJournalGrain>(runId);
+        return messageId is { } id ? journal.AppendOnceAsync(id.ToString("n"), typeof(T).Name, stage, json) : journal.AppendAsync(typeof(T).Name, stage, json);
+    }
 
-    public Task Consume(ConsumeContext<ShardIngested> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<SourceIngested> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<RecordsQuarantined> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<IngestFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TokenizerReady> c) => Record(c.Message.RunId, null, c.Message);
-    public Task Consume(ConsumeContext<TokenizerFailed> c) => Record(c.Message.RunId, null, c.Message);
-    public Task Consume(ConsumeContext<ShardTokenized> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<ShardTokenizeFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TrainingStarted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TrainingProgressed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<CheckpointSaved> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TrainingCompleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TrainingFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<AlertRaised> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<CheckpointsDeleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<EvaluationCompleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<EvaluationFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<ModelPublished> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<PublishFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<CheckpointArchived> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<SourceIngested> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<RecordsQuarantined> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<IngestFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TokenizerReady> c) => Record(c, c.Message.RunId, null, c.Message);
+    public Task Consume(ConsumeContext<TokenizerFailed> c) => Record(c, c.Message.RunId, null, c.Message);
+    public Task Consume(ConsumeContext<ShardTokenizeFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingStarted> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingProgressed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<CheckpointSaved> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingCompleted> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<AlertRaised> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<CheckpointsDeleted> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<EvaluationCompleted> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<EvaluationFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<ModelPublished> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<PublishFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<CheckpointArchived> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
 }

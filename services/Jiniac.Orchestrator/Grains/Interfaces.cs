@@ -98,6 +98,12 @@ public interface IStageGrain : IGrainWithStringKey
 
     Task OnShardTokenizeFailedAsync(ShardTokenizeFailed message);
 
+    /// <summary>Many ShardIngested at once (a consumed batch): each applied as one would be, the state written once.</summary>
+    Task OnShardsIngestedAsync(IReadOnlyList<ShardIngested> messages);
+
+    /// <summary>Many ShardTokenized at once (a consumed batch): each applied as one would be, the state written once.</summary>
+    Task OnShardsTokenizedAsync(IReadOnlyList<ShardTokenized> messages);
+
     Task OnTrainingStartedAsync(TrainingStarted message);
 
     Task OnTrainingProgressedAsync(TrainingProgressed message);
@@ -162,6 +168,12 @@ public interface IJournalGrain : IGrainWithStringKey
 {
     Task<long> AppendAsync(string type, string? stage, string json);
 
+    /// <summary>Appends once per <paramref name="key"/>: a retry or a redelivered event with the same key returns the first sequence.</summary>
+    Task<long> AppendOnceAsync(string key, string type, string? stage, string json);
+
+    /// <summary>Appends each entry whose key is new to the log, all made durable together (a batch of events consumed at once).</summary>
+    Task AppendManyOnceAsync(IReadOnlyList<JournalAppend> appends);
+
     [AlwaysInterleave]
     Task<IReadOnlyList<JournalEntryView>> ReadAsync(long from, int max);
 
@@ -186,3 +198,6 @@ public static class GrainKeys
 
     public const string Registry = "all";
 }
+
+/// <summary>One entry of <see cref="IJournalGrain.AppendManyOnceAsync"/>: the key is the event's message id.</summary>
+public sealed record JournalAppend(string Key, string Type, string? Stage, string Json);

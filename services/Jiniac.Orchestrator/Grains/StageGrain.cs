@@ -132,19 +132,7 @@ public sealed partial class StageGrain(
         }
     }
 
-    public async Task OnShardIngestedAsync(ShardIngested message)
-    {
-        if (S.Context is null || S.Status != StageStatus.Preparing || !AddShard(message.Source, message.Shard))
-        {
-            return;
-        }
-
-        await SaveAsync();
-        if (Context.Tokenizer is not null)
-        {
-            await SendTokenizeAsync(S.Shards[message.Shard.ShardKey]);
-        }
-    }
+    public Task OnShardIngestedAsync(ShardIngested message) => OnShardsIngestedAsync([message]);
 
     public async Task OnSourceIngestedAsync(SourceIngested message)
     {
@@ -204,28 +192,14 @@ public sealed partial class StageGrain(
 
     public async Task OnIngestFailedAsync(IngestFailed message)
     {
-        if (S.Status == StageStatus.Preparing)
+        // An earlier attempt's failure, delivered late, says nothing about the ingest this attempt asked for.
+        if (S.Status == StageStatus.Preparing && message.Attempt == S.Attempt)
         {
             await TransitionAsync(StageStatus.Failed, $"ingest of source '{message.Source}' failed: {message.Reason}");
         }
     }
 
-    public async Task OnShardTokenizedAsync(ShardTokenized message)
-    {
-        if (S.Context?.Tokenizer?.Hash != message.TokenizerHash
-            || !S.Shards.TryGetValue(message.ShardKey, out var shard)
-            || shard.Prefix is not null)
-        {
-            return;
-        }
-
-        shard.Prefix = message.Prefix;
-        shard.Documents = message.Documents;
-        shard.Tokens = message.Tokens;
-        shard.Error = null;
-        await SaveAsync();
-        await CheckReadyAsync();
-    }
+    public Task OnShardTokenizedAsync(ShardTokenized message) => OnShardsTokenizedAsync([message]);
 
     public async Task OnShardTokenizeFailedAsync(ShardTokenizeFailed message)
     {
@@ -276,13 +250,17 @@ public sealed partial class StageGrain(
 
         S.Checkpoints.Add(new CheckpointSummary(message.Step, message.Tokens, message.Loss, message.Folder));
         S.Checkpoints.Sort((a, b) => a.Step.CompareTo(b.Step));
-        await SaveAsync();
-
         var every = Context.Evaluation.EveryNCheckpoints;
-        if (((every > 0 && S.Checkpoints.Count % every == 0) || SuitesFor(message.Step).Count > 0) && S.Status == StageStatus.Training)
+        var evaluate = ((every > 0 && S.Checkpoints.Count % every == 0) || SuitesFor(message.Step).Count > 0) && S.Status == StageStatus.Training;
+        if (evaluate)
         {
             S.PendingEvaluations.Add(message.Step);
-            await SaveAsync();
+        }
+
+        // One write for the checkpoint and its pending evaluation: the state is written whole, and it holds every shard.
+        await SaveAsync();
+        if (evaluate)
+        {
             await IssueEvaluationsAsync();
         }
 

@@ -11,13 +11,16 @@ public sealed record JournalRecord
     public required string Type { get; init; }
     public string? Stage { get; init; }
     public required string Json { get; init; }
+
+    /// <summary>What the writer de-duplicates on (an event's message id; a grain's own append id): a retried append with it is not a second record.</summary>
+    public string? Key { get; init; }
 }
 
 /// <summary>
 /// The embedded journal: one append-only JSON Lines file per run, each line flushed to disk before
 /// the append returns. A torn last line (crash mid-write) is ignored on load.
 /// </summary>
-public sealed class FileJournalStore(string root)
+public sealed class FileJournalStore(string root) : IJournalStore
 {
     private static readonly JsonSerializerOptions Json = OrchestratorJson.Options;
 
@@ -83,6 +86,17 @@ public sealed class FileJournalStore(string root)
         await stream.WriteAsync(Encoding.UTF8.GetBytes(builder.ToString()), cancellationToken);
         stream.Flush(flushToDisk: true);
     }
+
+    /// <summary>The embedded host is the journal's only process and its grain the only writer: the grain's own check is enough.</summary>
+    async Task<long> IJournalStore.AppendAsync(string runId, JournalRecord record, CancellationToken cancellationToken)
+    {
+        await AppendAsync(runId, [record], cancellationToken);
+        return record.Sequence;
+    }
+
+    /// <summary>A batch of events is one write and one fsync: durable together before any of their messages is acknowledged.</summary>
+    Task IJournalStore.AppendManyAsync(string runId, IReadOnlyList<JournalRecord> records, CancellationToken cancellationToken) =>
+        AppendAsync(runId, records, cancellationToken);
 
     private string PathOf(string runId) => Path.Combine(root, Hosting.SafeName.Check(runId, "run id") + ".jsonl");
 }

@@ -72,8 +72,26 @@ public sealed class FileGrainStorage(string root) : IGrainStorage
             return 0;
         }
 
-        await using var stream = File.OpenRead(path);
-        using var doc = await JsonDocument.ParseAsync(stream);
+        // The envelope's first property is its version: read just that, not the whole state (a stage's grows with its
+        // shards, and this runs before every write).
+        var buffer = new byte[256];
+        int read;
+        await using (var stream = File.OpenRead(path))
+        {
+            read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false);
+        }
+
+        var reader = new Utf8JsonReader(buffer.AsSpan(0, read), isFinalBlock: false, state: default);
+        if (reader.Read() && reader.TokenType == JsonTokenType.StartObject && reader.Read()
+            && reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("version"u8) && reader.Read()
+            && reader.TokenType == JsonTokenType.Number)
+        {
+            return reader.GetInt64();
+        }
+
+        // Not the layout this class writes (hand-edited, or an older writer's property order): read it whole.
+        await using var whole = File.OpenRead(path);
+        using var doc = await JsonDocument.ParseAsync(whole);
         return doc.RootElement.GetProperty("version").GetInt64();
     }
 
