@@ -41,7 +41,9 @@ public sealed class OrchestratorHost : IAsyncDisposable
 
     public Task Publish<T>(T message) where T : class => Bus.Publish(message);
 
-    public static async Task<OrchestratorHost> StartAsync(string stateDir)
+    /// <param name="settings">More configuration (e.g. Telemetry:*), applied before any service reads it.</param>
+    /// <param name="configure">More registrations (exporters, test consumers on the worker queues), made before the bus is configured.</param>
+    public static async Task<OrchestratorHost> StartAsync(string stateDir, IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -54,6 +56,11 @@ public sealed class OrchestratorHost : IAsyncDisposable
             ["Jiniac:StateDir"] = stateDir,
             ["Control:Url"] = "http://127.0.0.1:0",
         });
+        if (settings is not null)
+        {
+            builder.Configuration.AddInMemoryCollection(settings);
+        }
+
         builder.Logging.ClearProviders();
 
         var commands = new CommandLog();
@@ -66,6 +73,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
         registry.AddEndpoint(Queues.TrainLauncher, 1, typeof(TrainRecorder));
         registry.AddEndpoint(Queues.Evaluator, 1, typeof(EvaluateRecorder));
         registry.AddEndpoint(Queues.Publisher, 1, typeof(PublishRecorder));
+        configure?.Invoke(builder);
         builder.AddJiniacBus();
 
         var app = builder.Build();

@@ -154,6 +154,8 @@ public sealed class StageState
     public Dictionary<long, List<GenerationSample>> Generations { get; set; } = [];
     public List<StageTransition> History { get; set; } = [];
     public DateTimeOffset LastActivity { get; set; }
+    /// <summary>W3C traceparent of the event that brought each checkpoint: its evaluation and publication continue that trace.</summary>
+    public Dictionary<long, string> TraceParents { get; set; } = [];
 }
 
 public sealed class ShardState
