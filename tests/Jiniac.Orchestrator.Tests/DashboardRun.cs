@@ -121,6 +121,13 @@ public sealed class DashboardRunFixture : IAsyncLifetime
     }
 }
 
+/// <summary>The dashboard, trace and metrics tests share one run.</summary>
+[CollectionDefinition(Name)]
+public sealed class DashboardRunCollection : ICollectionFixture<DashboardRunFixture>
+{
+    public const string Name = "dashboard run";
+}
+
 /// <summary>Answers EvaluateCheckpoint from inside the consume, as the evaluator does: a perplexity per held-out domain.</summary>
 public sealed class AnsweringEvaluator : IConsumer<EvaluateCheckpoint>
 {

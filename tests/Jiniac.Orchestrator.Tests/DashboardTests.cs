@@ -8,7 +8,8 @@ using Jiniac.Orchestrator.Grains;
 namespace Jiniac.Orchestrator.Tests;
 
 /// <summary>The web dashboard of a live host, over its JSON and in real headless Chromium, on the run of <see cref="DashboardRunFixture"/>.</summary>
-public sealed partial class DashboardTests(DashboardRunFixture fixture) : IClassFixture<DashboardRunFixture>
+[Collection(DashboardRunCollection.Name)]
+public sealed partial class DashboardTests(DashboardRunFixture fixture)
 {
     private const string Run = DashboardRunFixture.RunId;
 

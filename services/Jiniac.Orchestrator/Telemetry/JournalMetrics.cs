@@ -43,8 +43,10 @@ internal sealed partial class JournalMetrics : BackgroundService
         _steps = meter.CreateCounter<long>("jiniac.training.steps", description: "Training steps taken (as the trainer reported them).");
         _tokens = meter.CreateCounter<long>("jiniac.training.tokens", description: "Tokens trained on.");
         _alerts = meter.CreateCounter<long>("jiniac.alerts", description: "Alerts raised, by kind and severity.");
-        _stageDuration = meter.CreateHistogram<double>("jiniac.stage.duration", "s", "Wall time of a stage from its start (Preparing) to Completed, Failed or Cancelled.");
-        _phaseDuration = meter.CreateHistogram<double>("jiniac.stage.phase.duration", "s", "Wall time a stage spent in one status (Preparing, Training, Evaluating, ...).");
+        // Stages take minutes to days: the default buckets (up to 10 000) are sized for milliseconds.
+        var buckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = [1, 10, 60, 300, 900, 1800, 3600, 7200, 14_400, 28_800, 86_400, 172_800, 604_800] };
+        _stageDuration = meter.CreateHistogram("jiniac.stage.duration", "s", "Wall time of a stage from its start (Preparing) to Completed, Failed or Cancelled.", tags: null, advice: buckets);
+        _phaseDuration = meter.CreateHistogram("jiniac.stage.phase.duration", "s", "Wall time a stage spent in one status (Preparing, Training, Evaluating, ...).", tags: null, advice: buckets);
         meter.CreateObservableGauge("jiniac.training.tokens_per_second", () => Observe(t => t.TokensPerSecond), description: "Training throughput the trainer last reported.");
         meter.CreateObservableGauge("jiniac.training.steps_per_second", () => Observe(t => t.StepsPerSecond), description: "Training steps per second (the trainer's tokens/s over its tokens per step).");
         meter.CreateObservableGauge("jiniac.training.loss", () => Observe(t => t.Loss), description: "The training loss last reported.");
