@@ -55,6 +55,12 @@ public static class TelemetryExtensions
 
         if (options.Metrics)
         {
+            var jiniac = builder.Configuration.GetSection(JiniacOptions.Section).Get<JiniacOptions>() ?? new JiniacOptions();
+            if (jiniac.Topology == Topology.Distributed && !string.IsNullOrWhiteSpace(jiniac.RabbitMq))
+            {
+                builder.Services.AddHostedService<QueueDepths>();
+            }
+
             telemetry.WithMetrics(metrics =>
             {
                 metrics.AddMeter(JiniacTelemetry.MeterName, JiniacTelemetry.MassTransitName);

@@ -41,5 +41,8 @@ public sealed class TelemetryOptions
     /// <summary>How often the orchestrator reads new journal entries into its metrics.</summary>
     public TimeSpan JournalPollInterval { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>Distributed topology: how often each service asks RabbitMQ how many messages wait in its queues.</summary>
+    public TimeSpan QueueDepthInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     internal bool TracingOn => Traces || !string.IsNullOrWhiteSpace(OtlpEndpoint);
 }
