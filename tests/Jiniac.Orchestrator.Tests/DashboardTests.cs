@@ -9,7 +9,7 @@ namespace Jiniac.Orchestrator.Tests;
 
 /// <summary>The web dashboard of a live host, over its JSON and in real headless Chromium, on the run of <see cref="DashboardRunFixture"/>.</summary>
 [Collection(DashboardRunCollection.Name)]
-public sealed partial class DashboardTests(DashboardRunFixture fixture)
+public sealed class DashboardTests(DashboardRunFixture fixture)
 {
     private const string Run = DashboardRunFixture.RunId;
 
@@ -60,44 +60,26 @@ public sealed partial class DashboardTests(DashboardRunFixture fixture)
 
         // The loss curve is the journal's TrainingProgressed, point for point: two segments (before and after the
         // rollback to step 8), the first faded, the y range the losses' own, each point where its loss puts it.
-        var journal = await fixture.Host.Grains.GetGrain<IJournalGrain>(Run).ReadAsync(0, 10_000);
-        var progress = journal.Where(e => e.Type == "TrainingProgressed" && e.Stage == "en")
-            .Select(e => JsonSerializer.Deserialize<Contracts.TrainingProgressed>(e.Json, OrchestratorJson.Options)!).ToList();
-        Assert.Equal(14, progress.Count);
+        var journal = (await fixture.Host.Grains.GetGrain<IJournalGrain>(Run).ReadAsync(0, 10_000))
+            .Select(e => new DashboardPage.Entry(e.Sequence, e.Type, e.Stage, JsonDocument.Parse(e.Json).RootElement)).ToList();
+        var segments = DashboardPage.Segments(journal, "en");
+        Assert.Equal([10, 4], segments.Select(s => s.Count));
+        Assert.Equal(DashboardRunFixture.Progress.Select(p => (p.Step, p.Loss)), segments.SelectMany(s => s).Select(p => (p.Step, p.Loss)));
+        DashboardPage.AssertLossCurve(dom, "en", segments);
         var (svg, inner) = Svg(dom, "loss-en");
-        Assert.Equal(progress.Count.ToString(CultureInfo.InvariantCulture), svg["data-points"]);
-        Assert.Equal(progress.Min(p => p.Loss), D(svg["data-y-min"]));
-        Assert.Equal(progress.Max(p => p.Loss), D(svg["data-y-max"]));
-        var lines = Tags(inner, "polyline");
-        Assert.Equal(2, lines.Count);
-        Assert.Contains("superseded", lines[0]["class"], StringComparison.Ordinal);
-        Assert.DoesNotContain("superseded", lines[1]["class"], StringComparison.Ordinal);
-        var expected = new[] { progress.Take(10).ToList(), progress.Skip(10).ToList() };
-        var (top, height, left, width) = (D(svg["data-plot-top"]), D(svg["data-plot-height"]), D(svg["data-plot-left"]), D(svg["data-plot-width"]));
-        var (yTop, yBottom, xMin, xMax) = (D(svg["data-y-top"]), D(svg["data-y-bottom"]), D(svg["data-x-min"]), D(svg["data-x-max"]));
-        Assert.Equal((1.0, 12.0), (xMin, xMax));
-        for (var s = 0; s < 2; s++)
-        {
-            var points = lines[s]["points"].Split(' ').Select(p => p.Split(',')).Select(p => (X: D(p[0]), Y: D(p[1]))).ToList();
-            Assert.Equal(expected[s].Count, points.Count);
-            for (var i = 0; i < points.Count; i++)
-            {
-                Assert.Equal(left + ((expected[s][i].Step - xMin) / (xMax - xMin) * width), points[i].X, 0.01);
-                Assert.Equal(top + ((yTop - expected[s][i].Loss) / (yTop - yBottom) * height), points[i].Y, 0.01);
-            }
-        }
+        var width = D(svg["data-plot-width"]);
 
         // The rollback and the loss spike are marked at their steps; the throughput curve has every point too.
         Assert.Contains(Tags(inner, "line"), l => l.GetValueOrDefault("class") == "rollback-mark" && l["data-step"] == "8");
         Assert.Contains(Tags(inner, "path"), p => p.GetValueOrDefault("class") == "alert-mark" && p["data-kind"] == "loss-spike" && p["data-step"] == "10");
         Assert.Equal("14", Svg(dom, "tps-en").Svg["data-points"]);
-        Assert.Equal(progress.Max(p => p.TokensPerSecond), D(Svg(dom, "tps-en").Svg["data-y-max"]));
+        Assert.Equal(DashboardRunFixture.Progress.Max(p => p.TokensPerSecond), D(Svg(dom, "tps-en").Svg["data-y-max"]));
 
         // The stage timeline has en's statuses in order and ja training; the tables have the evaluation, checkpoints, revision.
-        var segments = Tags(dom, "rect").Where(r => r.GetValueOrDefault("class") == "segment").ToList();
+        var timeline = Tags(dom, "rect").Where(r => r.GetValueOrDefault("class") == "segment").ToList();
         Assert.Equal(["Preparing", "Ready", "Training", "Evaluating", "Publishing", "Completed"],
-            segments.Where(r => r["data-stage"] == "en").Select(r => r["data-status"]).Distinct());
-        Assert.Contains(segments, r => r["data-stage"] == "ja" && r["data-status"] == "Training");
+            timeline.Where(r => r["data-stage"] == "en").Select(r => r["data-status"]).Distinct());
+        Assert.Contains(timeline, r => r["data-stage"] == "ja" && r["data-status"] == "Training");
         var view = (await fixture.Host.Run(Run).GetViewAsync())!;
         var evaluation = view.Stages[0].Evaluations.Single(e => e.Step == 12);
         Assert.Contains(Tags(dom, "tr"), tr => tr.GetValueOrDefault("data-stage") == "en" && tr.GetValueOrDefault("data-step") == "12" && tr.ContainsKey("data-step"));
@@ -115,54 +97,19 @@ public sealed partial class DashboardTests(DashboardRunFixture fixture)
 
         // The screenshot: not blank, and inside the loss chart's box the curve's colour is drawn along its length.
         var shot = await Chromium.ScreenshotAsync(runUrl, work, Path.Combine(work, "run.png"));
-        var rect = svg["data-rect"].Split(',').Select(int.Parse).ToArray();
-        Assert.True(rect[1] + rect[3] <= shot.Height, $"the loss chart ({svg["data-rect"]}) lies below the {shot.Width}x{shot.Height} screenshot");
-        var colours = new HashSet<(byte, byte, byte)>();
-        var curve = 0;
-        var curveColumns = new HashSet<int>();
-        for (var y = 0; y < shot.Height; y++)
-        {
-            for (var x = 0; x < shot.Width; x++)
-            {
-                var p = shot[x, y];
-                colours.Add(p);
-                // The loss stroke, #d9480f (dashboard.css --loss); the faded, dashed segment blends it with white.
-                if (x >= rect[0] && x < rect[0] + rect[2] && y >= rect[1] && y < rect[1] + rect[3] && p.R > 200 && p.R - p.G > 40 && p.R - p.B > 60)
-                {
-                    curve++;
-                    curveColumns.Add(x);
-                }
-            }
-        }
-
-        Assert.True(colours.Count > 50, $"the screenshot has only {colours.Count} colours");
+        var (curve, curveColumns, colours) = DashboardPage.CurvePixels(shot, svg);
+        Assert.True(colours > 50, $"the screenshot has only {colours} colours");
         Assert.True(curve > 300, $"only {curve} curve-coloured pixels in the loss chart");
-        Assert.True(curveColumns.Count > width * 0.6, $"the curve covers {curveColumns.Count} columns of a {width}-wide plot");
+        Assert.True(curveColumns > width * 0.6, $"the curve covers {curveColumns} columns of a {width}-wide plot");
     }
 
-    private static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+    private static double D(string s) => DashboardPage.D(s);
 
     private static Dictionary<string, string> Tag(string html, string name) => Tags(html, name)[0];
 
-    /// <summary>The attributes of every opening tag of one name (the DOM Chromium dumps quotes every attribute value).</summary>
-    private static List<Dictionary<string, string>> Tags(string html, string name) =>
-        Regex.Matches(html, $"<{name}\\b([^>]*)>").Select(m => AttributeRegex().Matches(m.Groups[1].Value)
-            .ToDictionary(a => a.Groups[1].Value, a => WebUtility.HtmlDecode(a.Groups[2].Value))).ToList();
+    private static List<Dictionary<string, string>> Tags(string html, string name) => DashboardPage.Tags(html, name);
 
-    private static (Dictionary<string, string> Svg, string Inner) Svg(string html, string id)
-    {
-        var m = Regex.Match(html, $"<svg\\b([^>]*\\bid=\"{id}\"[^>]*)>(.*?)</svg>", RegexOptions.Singleline);
-        Assert.True(m.Success, $"no <svg id=\"{id}\"> in the page");
-        return (Tags(m.Value, "svg")[0], m.Groups[2].Value);
-    }
+    private static (Dictionary<string, string> Svg, string Inner) Svg(string html, string id) => DashboardPage.Svg(html, id);
 
-    private static string Section(string html, string tableId)
-    {
-        var m = Regex.Match(html, $"<table id=\"{tableId}\">(.*?)</table>", RegexOptions.Singleline);
-        Assert.True(m.Success, $"no table {tableId}");
-        return m.Groups[1].Value;
-    }
-
-    [GeneratedRegex("([\\w:-]+)=\"([^\"]*)\"")]
-    private static partial Regex AttributeRegex();
+    private static string Section(string html, string tableId) => DashboardPage.Table(html, tableId);
 }
