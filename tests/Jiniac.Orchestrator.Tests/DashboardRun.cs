@@ -41,6 +41,7 @@ public sealed class DashboardRunFixture : IAsyncLifetime
             new Dictionary<string, string?>
             {
                 ["Telemetry:Traces"] = "true",
+                ["Telemetry:Metrics"] = "true",
                 ["Telemetry:JournalPollInterval"] = "00:00:00.100",
             },
             builder =>
@@ -95,6 +96,8 @@ public sealed class DashboardRunFixture : IAsyncLifetime
             await InOrderAsync(new CheckpointSaved { RunId = RunId, Stage = "en", Attempt = 1, Step = 12, Tokens = 12 * 128, Loss = final.Loss, Folder = "/ckpt/en/12" });
         }
 
+        // The stage itself has it before training completes (else TrainingCompleted would bring the final checkpoint, in its own trace).
+        await Drive.StageView(Host, RunId, "en", v => v.Checkpoints.Any(x => x.Step == 12), "has checkpoint 12");
         await Host.Publish(new TrainingCompleted { RunId = RunId, Stage = "en", Attempt = 1, FinalStep = 12, Tokens = 12 * 128, FinalLoss = final.Loss, CheckpointFolder = "/ckpt/en/12" });
         await Drive.StageView(Host, RunId, "en", v => v.Status == "Completed", "Completed");
         await c.WaitForAsync<LaunchTraining>(x => x.RunId == RunId && x.Stage == "ja");

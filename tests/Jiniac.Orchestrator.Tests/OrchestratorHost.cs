@@ -55,6 +55,9 @@ public sealed class OrchestratorHost : IAsyncDisposable
         {
             ["Jiniac:StateDir"] = stateDir,
             ["Control:Url"] = "http://127.0.0.1:0",
+            // Meters are matched by name across the process: with several hosts in one test process, a host that
+            // stops would take the shared "Jiniac" metric streams down with it. Only the telemetry tests turn them on.
+            ["Telemetry:Metrics"] = "false",
         });
         if (settings is not null)
         {

@@ -59,9 +59,9 @@ public sealed class TelemetryTests(DashboardRunFixture fixture)
             Assert.True(Value(text, "jiniac_stage_phase_duration_seconds_count", ("stage", "en"), ("phase", phase)) >= 1, $"no {phase} duration:\n{text}");
         }
 
-        // ja is still training: no duration for it yet. MassTransit's own consume counters are there beside ours.
+        // ja is still training: no duration for it yet. (MassTransit's own meter is exported too, but its instruments
+        // are process-wide: with the other test hosts of this process its samples are not this host's alone to assert on.)
         Assert.Null(Value(text, "jiniac_stage_duration_seconds_count", ("stage", "ja")));
-        Assert.Contains("messaging_masstransit_consume", text, StringComparison.Ordinal);
     }
 
     /// <summary>The value of the sample with this name whose labels include these (and run="dash"); null when none.</summary>
