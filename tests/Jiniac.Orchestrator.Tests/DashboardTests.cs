@@ -41,6 +41,15 @@ public sealed class DashboardTests(DashboardRunFixture fixture)
         var progressed = entries.Where(e => e.GetProperty("type").GetString() == "TrainingProgressed").ToList();
         Assert.Equal(DashboardRunFixture.Progress.Select(p => (p.Step, p.Loss)), progressed.Select(e => (e.GetProperty("step").GetInt64(), e.GetProperty("loss").GetDouble())));
 
+        // Live: what the page asks for next (from the cursor it was given) brings exactly what was journalled since.
+        var next = tail.RootElement.GetProperty("next").GetInt64();
+        await fixture.Host.Publish(new Contracts.AlertRaised { RunId = Run, Stage = "ja", Severity = "info", Kind = "dashboard-live", Message = "on the next poll" });
+        var fresh = await Eventually.Until(async () => JsonDocument.Parse(await http.GetStringAsync($"../api/dashboard/runs/{Run}/journal?from={next}")).RootElement.Clone(),
+            r => r.GetProperty("entries").GetArrayLength() > 0, "the new alert is served from the cursor");
+        var alert = Assert.Single(fresh.GetProperty("entries").EnumerateArray());
+        Assert.Equal((next, "AlertRaised", "dashboard-live", "ja"), (alert.GetProperty("seq").GetInt64(), alert.GetProperty("type").GetString(), alert.GetProperty("kind").GetString(), alert.GetProperty("stage").GetString()));
+        Assert.Equal(next + 1, fresh.GetProperty("next").GetInt64());
+
         // control.json tells the CLI where the dashboard is, beside the control API.
         Assert.Equal(fixture.DashboardUrl, DashboardHosting.ReadAddress(Path.Combine(fixture.Dir, "state")));
     }
