@@ -1,5 +1,6 @@
 using Jiniac.Hosting.Blobs;
 using Jiniac.Hosting.Bus;
+using Jiniac.Hosting.Telemetry;
 using MassTransit;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,7 +11,7 @@ namespace Jiniac.Hosting;
 
 public static class HostingExtensions
 {
-    /// <summary>Options, state paths, the blob store and the bus registry. Call first.</summary>
+    /// <summary>Options, state paths, the blob store, the bus registry and telemetry. Call first.</summary>
     public static IHostApplicationBuilder AddJiniacDefaults(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -20,6 +21,7 @@ public static class HostingExtensions
         services.AddJiniacBlobStore();
         services.AddSingleton<ICommandSender, CommandSender>();
         BusRegistry(services);
+        builder.AddJiniacTelemetry();
         return builder;
     }
 

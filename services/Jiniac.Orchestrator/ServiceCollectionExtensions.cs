@@ -6,6 +6,8 @@ using Jiniac.Hosting;
 using Jiniac.Orchestrator.Consumers;
 using Jiniac.Orchestrator.Control;
 using Jiniac.Orchestrator.Integrations;
+using Jiniac.Orchestrator.Dashboard;
+using Jiniac.Orchestrator.Telemetry;
 using Jiniac.Orchestrator.Journal;
 using Jiniac.Orchestrator.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -82,6 +84,9 @@ public static class ServiceCollectionExtensions
         var uri = new Uri(url);
         builder.WebHost.ConfigureKestrel(kestrel =>
             kestrel.Listen(IPAddress.Parse(uri.Host == "localhost" ? "127.0.0.1" : uri.Host), uri.Port, listen => listen.Protocols = HttpProtocols.Http2));
+        // After the control listener, so the first server address stays the control API's.
+        builder.AddDashboard();
+        builder.AddOrchestratorTelemetry();
         return builder;
     }
 
@@ -95,6 +100,7 @@ public static class ServiceCollectionExtensions
 
         endpoints.MapGrpcService<ControlService>();
         endpoints.MapJiniacIntegrations();
+        endpoints.MapDashboard();
         return endpoints;
     }
 
@@ -154,7 +160,7 @@ public static class ServiceCollectionExtensions
 }
 
 /// <summary>Tells CLI commands on this machine where the live host's control API is: {state}/control.json.</summary>
-internal sealed class ControlEndpointFile(IServer server, IHostApplicationLifetime lifetime, StatePaths paths, ILogger<ControlEndpointFile> logger) : IHostedService
+internal sealed class ControlEndpointFile(IServer server, IHostApplicationLifetime lifetime, StatePaths paths, DashboardListener dashboard, ILogger<ControlEndpointFile> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -168,7 +174,7 @@ internal sealed class ControlEndpointFile(IServer server, IHostApplicationLifeti
 
             Directory.CreateDirectory(paths.Root);
             var temp = paths.ControlEndpointFile + ".tmp~";
-            File.WriteAllText(temp, JsonSerializer.Serialize(new ControlEndpoint(address, Environment.ProcessId), OrchestratorJson.Options));
+            File.WriteAllText(temp, JsonSerializer.Serialize(new ControlEndpoint(address, Environment.ProcessId, dashboard.Url), OrchestratorJson.Options));
             File.Move(temp, paths.ControlEndpointFile, overwrite: true);
             Log.ControlListening(logger, address);
         });
@@ -187,4 +193,5 @@ internal sealed class ControlEndpointFile(IServer server, IHostApplicationLifeti
     }
 }
 
-public sealed record ControlEndpoint(string Address, int Pid);
+/// <param name="Dashboard">The web dashboard's address (null when it is off); added after the first release, so older files lack it.</param>
+public sealed record ControlEndpoint(string Address, int Pid, string? Dashboard = null);

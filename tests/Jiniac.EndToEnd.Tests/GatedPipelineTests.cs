@@ -54,6 +54,12 @@ public sealed class GatedPipelineTests : IDisposable
             {
                 var gated = await WaitForStageAsync(host, state, stage, "Gated");
                 Assert.Contains("is above the maximum 1", gated.GetProperty("reason").GetString());
+                if (stage == "ja")
+                {
+                    // Both stages trained for real and the host waits at the gate: its dashboard draws their curves.
+                    await DashboardOfARun.AssertDrawsTheRunAsync(_dir, state, "gated", ["en", "ja"]);
+                }
+
                 var approve = await Jiniac.RunAsync(_dir, TimeSpan.FromMinutes(2), "approve", "gated", stage, "--reason", "e2e approval", "--state-dir", state);
                 Assert.True(approve.ExitCode == 0, approve.ToString());
                 Assert.Contains($"gated/{stage}: approved", approve.Stdout);

@@ -41,8 +41,9 @@ public sealed class OrchestratorHost : IAsyncDisposable
 
     public Task Publish<T>(T message) where T : class => Bus.Publish(message);
 
-    /// <param name="settings">More configuration (e.g. "Integrations:…"), on top of the state folder and control URL.</param>
-    public static async Task<OrchestratorHost> StartAsync(string stateDir, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <param name="settings">More configuration (e.g. "Integrations:…", "Telemetry:*"), applied before any service reads it.</param>
+    /// <param name="configure">More registrations (exporters, test consumers on the worker queues), made before the bus is configured.</param>
+    public static async Task<OrchestratorHost> StartAsync(string stateDir, IEnumerable<KeyValuePair<string, string?>>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions
         {
@@ -54,6 +55,9 @@ public sealed class OrchestratorHost : IAsyncDisposable
         {
             ["Jiniac:StateDir"] = stateDir,
             ["Control:Url"] = "http://127.0.0.1:0",
+            // Meters are matched by name across the process: with several hosts in one test process, a host that
+            // stops would take the shared "Jiniac" metric streams down with it. Only the telemetry tests turn them on.
+            ["Telemetry:Metrics"] = "false",
         });
         if (settings is not null)
         {
@@ -72,6 +76,7 @@ public sealed class OrchestratorHost : IAsyncDisposable
         registry.AddEndpoint(Queues.TrainLauncher, 1, typeof(TrainRecorder));
         registry.AddEndpoint(Queues.Evaluator, 1, typeof(EvaluateRecorder));
         registry.AddEndpoint(Queues.Publisher, 1, typeof(PublishRecorder));
+        configure?.Invoke(builder);
         builder.AddJiniacBus();
 
         var app = builder.Build();

@@ -42,6 +42,7 @@ internal static class RunCommand
         var submitted = await connection.Client.SubmitRunAsync(new SubmitRunRequest { PipelinePath = spec.SourceFile, RunId = runId ?? "" });
         var verb = submitted.Created ? "started" : "continuing";
         Console.WriteLine($"jiniac: {verb} run '{submitted.RunId}' ({spec.Stages.Count} stages: {string.Join(" → ", spec.Stages.Select(s => s.Name))}); state in {stateDir}");
+        if (Jiniac.Orchestrator.Dashboard.DashboardHosting.ReadAddress(stateDir) is { } dashboard) Console.WriteLine($"jiniac: dashboard at {dashboard}#/run/{submitted.RunId}");
         if (connection.OwnHost is null)
         {
             Console.WriteLine("jiniac: attached to the host already running on this state folder");

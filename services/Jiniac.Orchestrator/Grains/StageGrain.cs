@@ -2,6 +2,8 @@ using System.Text.Json;
 using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting.Bus;
+using Jiniac.Hosting.Telemetry;
+using Jiniac.Orchestrator.Telemetry;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -250,6 +252,7 @@ public sealed partial class StageGrain(
 
         S.Checkpoints.Add(new CheckpointSummary(message.Step, message.Tokens, message.Loss, message.Folder));
         S.Checkpoints.Sort((a, b) => a.Step.CompareTo(b.Step));
+        RememberTrace(message.Step);
         var every = Context.Evaluation.EveryNCheckpoints;
         var evaluate = ((every > 0 && S.Checkpoints.Count % every == 0) || SuitesFor(message.Step).Count > 0) && S.Status == StageStatus.Training;
         if (evaluate)
@@ -280,6 +283,7 @@ public sealed partial class StageGrain(
         {
             S.Checkpoints.Add(final);
             S.Checkpoints.Sort((a, b) => a.Step.CompareTo(b.Step));
+            RememberTrace(final.Step);
         }
 
         S.Final = final;
@@ -759,6 +763,7 @@ public sealed partial class StageGrain(
         await SaveAsync(); // persisted before anything is sent onward
         foreach (var checkpoint in toSend)
         {
+            using var trace = ContinueTrace("EvaluateCheckpoint", checkpoint.Step);
             await commands.SendAsync(new EvaluateCheckpoint
             {
                 RunId = RunId,
@@ -783,6 +788,7 @@ public sealed partial class StageGrain(
         }
 
         var curriculum = await Run.GetCurriculumAsync(Context.Index);
+        using var trace = ContinueTrace("PublishModel", final.Step);
         await commands.SendAsync(new PublishModel
         {
             RunId = RunId,
@@ -796,6 +802,18 @@ public sealed partial class StageGrain(
             Metrics = S.Metrics.TryGetValue(final.Step, out var metrics) ? metrics : [],
         }, default);
     }
+
+    /// <summary>Keeps the trace of the event that brought a checkpoint, so its evaluation and publication join that trace.</summary>
+    private void RememberTrace(long step)
+    {
+        if (GrainTrace.Incoming() is { } traceParent)
+        {
+            S.TraceParents[step] = traceParent;
+        }
+    }
+
+    private System.Diagnostics.Activity? ContinueTrace(string command, long step) =>
+        JiniacTelemetry.Continue($"{command} {RunId}/{Name}/{step}", S.TraceParents.GetValueOrDefault(step));
 
     private async Task TransitionAsync(StageStatus status, string? reason)
     {

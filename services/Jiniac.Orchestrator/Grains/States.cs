@@ -177,6 +177,8 @@ public sealed class StageState
     public long? ResumeFromStep { get; set; }
     /// <summary>Checkpoints replays took out of the lineage, oldest first.</summary>
     public List<DiscardedCheckpoint> Discarded { get; set; } = [];
+    /// <summary>W3C traceparent of the event that brought each checkpoint: its evaluation and publication continue that trace.</summary>
+    public Dictionary<long, string> TraceParents { get; set; } = [];
 }
 
 public sealed class ShardState
