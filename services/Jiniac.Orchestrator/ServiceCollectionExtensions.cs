@@ -37,13 +37,19 @@ public static class ServiceCollectionExtensions
         var services = builder.Services;
         services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateOnStart();
         services.AddOptions<ControlOptions>().BindConfiguration(ControlOptions.Section).ValidateOnStart();
-        services.AddSingleton(sp => new FileJournalStore(sp.GetRequiredService<StatePaths>().Journal));
 
         var jiniac = builder.Configuration.GetSection(JiniacOptions.Section).Get<JiniacOptions>() ?? new JiniacOptions();
         var orchestrator = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new OrchestratorOptions();
         if (jiniac.Topology == Topology.Embedded)
         {
             services.AddKeyedSingleton<IGrainStorage>(Grains.OrchestratorStorage.Name, (sp, _) => new FileGrainStorage(sp.GetRequiredService<StatePaths>().Grains));
+            services.AddSingleton<IJournalStore>(sp => new FileJournalStore(sp.GetRequiredService<StatePaths>().Journal));
+            // The embedded CLI finds its host through {state}/control.json; a distributed orchestrator is reached at Control:Url.
+            services.AddHostedService<ControlEndpointFile>();
+        }
+        else
+        {
+            AddRedisJournal(services, jiniac);
         }
 
         builder.UseOrleans(silo =>
@@ -65,7 +71,6 @@ public static class ServiceCollectionExtensions
         });
 
         services.AddGrpc();
-        services.AddHostedService<ControlEndpointFile>();
         services.BusRegistry().AddEndpoint(Queues.Orchestrator, 8, typeof(StageEventConsumer), typeof(JournalRecorder));
 
         var url = builder.Configuration.GetSection(ControlOptions.Section).GetValue<string>(nameof(ControlOptions.Url)) ?? new ControlOptions().Url;
@@ -117,6 +122,15 @@ public static class ServiceCollectionExtensions
         // minimum (a minute by default), so a shorter configured period lowers that minimum rather than failing.
         silo.Configure<ReminderOptions>(o =>
             o.MinimumReminderPeriod = o.MinimumReminderPeriod < orchestrator.ReissueCheckPeriod ? o.MinimumReminderPeriod : orchestrator.ReissueCheckPeriod);
+    }
+
+    /// <summary>Every silo appends to and reads the same journal in Redis (the grain's own check-and-append script keeps it dense).</summary>
+    private static void AddRedisJournal(IServiceCollection services, JiniacOptions jiniac)
+    {
+        const string Key = "jiniac-journal";
+        services.AddKeyedSingleton<StackExchange.Redis.IConnectionMultiplexer>(Key, (_, _) =>
+            StackExchange.Redis.ConnectionMultiplexer.Connect(RedisOptions.Parse(jiniac.Redis ?? "")));
+        services.AddSingleton<IJournalStore>(sp => new RedisJournalStore(sp.GetRequiredKeyedService<StackExchange.Redis.IConnectionMultiplexer>(Key)));
     }
 
     private static int FreePort()

@@ -100,6 +100,28 @@ public sealed class RedisSiloTests(RabbitMqServer rabbit, RedisServer redis)
         Assert.Contains("en/stories", second.Services.GetRequiredService<Seen>().Of(runId));
     }
 
+    [Fact]
+    public async Task The_journal_lives_in_Redis_a_redelivered_event_is_journalled_once_and_a_new_silo_reads_it_all()
+    {
+        var cluster = "t-" + Guid.NewGuid().ToString("n");
+        var runId = "run-" + Guid.NewGuid().ToString("n");
+        await using (var first = await StartAsync(cluster, siloPort: 11341, gatewayPort: 30341))
+        {
+            var journal = first.Services.GetRequiredService<IGrainFactory>().GetGrain<IJournalGrain>(runId);
+            Assert.Equal(0, await journal.AppendOnceAsync("m1", "ShardIngested", "en", "{}"));
+            Assert.Equal(1, await journal.AppendAsync("StageStatusChanged", "en", "{}"));
+            Assert.Equal(0, await journal.AppendOnceAsync("m1", "ShardIngested", "en", "{}"));
+        }
+
+        await using var second = await StartAsync(cluster, siloPort: 11342, gatewayPort: 30342);
+        var again = second.Services.GetRequiredService<IGrainFactory>().GetGrain<IJournalGrain>(runId);
+        Assert.Equal(0, await again.AppendOnceAsync("m1", "ShardIngested", "en", "{}"));
+        Assert.Equal(2, await again.AppendOnceAsync("m2", "ShardTokenized", "en", "{}"));
+        var entries = await again.ReadAsync(0, 100);
+        Assert.Equal([0L, 1, 2], entries.Select(e => e.Sequence));
+        Assert.Equal(["ShardIngested", "StageStatusChanged", "ShardTokenized"], entries.Select(e => e.Type));
+    }
+
     private static PipelineSpec OneStage() => new()
     {
         Name = "reminder-probe",

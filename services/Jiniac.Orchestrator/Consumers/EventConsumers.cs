@@ -120,27 +120,37 @@ public sealed class JournalRecorder(IGrainFactory grains) :
     IConsumer<PublishFailed>,
     IConsumer<CheckpointArchived>
 {
-    private Task Record<T>(string runId, string? stage, T message) =>
-        grains.GetGrain<IJournalGrain>(runId).AppendAsync(typeof(T).Name, stage, JsonSerializer.Serialize(message, OrchestratorJson.Options));
+    /// <summary>
+    /// Keyed by the bus message id, the same on every redelivery of one message: an event consumed again after a crash
+    /// between the append and the ack is journalled once.
+    /// </summary>
+    private Task Record<T>(ConsumeContext<T> context, string runId, string? stage, T message)
+        where T : class
+    {
+        var messageId = context.MessageId;
+        var json = JsonSerializer.Serialize(message, OrchestratorJson.Options);
+        var journal = grains.GetGrain<IJournalGrain>(runId);
+        return messageId is { } id ? journal.AppendOnceAsync(id.ToString("n"), typeof(T).Name, stage, json) : journal.AppendAsync(typeof(T).Name, stage, json);
+    }
 
-    public Task Consume(ConsumeContext<ShardIngested> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<SourceIngested> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<RecordsQuarantined> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<IngestFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TokenizerReady> c) => Record(c.Message.RunId, null, c.Message);
-    public Task Consume(ConsumeContext<TokenizerFailed> c) => Record(c.Message.RunId, null, c.Message);
-    public Task Consume(ConsumeContext<ShardTokenized> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<ShardTokenizeFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TrainingStarted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TrainingProgressed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<CheckpointSaved> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TrainingCompleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<TrainingFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<AlertRaised> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<CheckpointsDeleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<EvaluationCompleted> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<EvaluationFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<ModelPublished> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<PublishFailed> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
-    public Task Consume(ConsumeContext<CheckpointArchived> c) => Record(c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<ShardIngested> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<SourceIngested> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<RecordsQuarantined> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<IngestFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TokenizerReady> c) => Record(c, c.Message.RunId, null, c.Message);
+    public Task Consume(ConsumeContext<TokenizerFailed> c) => Record(c, c.Message.RunId, null, c.Message);
+    public Task Consume(ConsumeContext<ShardTokenized> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<ShardTokenizeFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingStarted> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingProgressed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<CheckpointSaved> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingCompleted> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<TrainingFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<AlertRaised> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<CheckpointsDeleted> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<EvaluationCompleted> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<EvaluationFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<ModelPublished> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<PublishFailed> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
+    public Task Consume(ConsumeContext<CheckpointArchived> c) => Record(c, c.Message.RunId, c.Message.Stage, c.Message);
 }

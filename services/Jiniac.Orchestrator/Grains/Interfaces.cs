@@ -144,6 +144,9 @@ public interface IJournalGrain : IGrainWithStringKey
 {
     Task<long> AppendAsync(string type, string? stage, string json);
 
+    /// <summary>Appends once per <paramref name="key"/>: a retry or a redelivered event with the same key returns the first sequence.</summary>
+    Task<long> AppendOnceAsync(string key, string type, string? stage, string json);
+
     [AlwaysInterleave]
     Task<IReadOnlyList<JournalEntryView>> ReadAsync(long from, int max);
 

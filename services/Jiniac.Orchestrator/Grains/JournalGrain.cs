@@ -2,29 +2,74 @@ using Jiniac.Orchestrator.Journal;
 
 namespace Jiniac.Orchestrator.Grains;
 
-/// <summary>The single writer of a run's journal: it assigns sequence numbers, so cursors are dense and stable.</summary>
-public sealed class JournalGrain(FileJournalStore store, TimeProvider time) : Grain, IJournalGrain
+/// <summary>
+/// The single writer of a run's journal: it assigns sequence numbers, so cursors are dense and stable. Every record
+/// carries a key; an append whose key is already in the log (an event redelivered after a crash, a call retried after
+/// a timeout) returns the sequence it got the first time instead of writing it again.
+/// </summary>
+public sealed class JournalGrain(IJournalStore store, TimeProvider time) : Grain, IJournalGrain
 {
     private List<JournalRecord> _records = [];
+    private readonly Dictionary<string, long> _keys = new(StringComparer.Ordinal);
 
-    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken) => await ReloadAsync(cancellationToken);
+
+    public Task<long> AppendAsync(string type, string? stage, string json) => AppendOnceAsync(Guid.NewGuid().ToString("n"), type, stage, json);
+
+    public async Task<long> AppendOnceAsync(string key, string type, string? stage, string json)
     {
-        _records = await store.LoadAsync(this.GetPrimaryKeyString(), cancellationToken);
+        for (var attempt = 0; ; attempt++)
+        {
+            if (_keys.TryGetValue(key, out var known))
+            {
+                return known;
+            }
+
+            var record = new JournalRecord
+            {
+                Sequence = _records.Count,
+                Timestamp = time.GetUtcNow(),
+                Type = type,
+                Stage = stage,
+                Json = json,
+                Key = key,
+            };
+            try
+            {
+                var sequence = await store.AppendAsync(this.GetPrimaryKeyString(), record, CancellationToken.None);
+                if (sequence == record.Sequence)
+                {
+                    Add(record);
+                    return sequence;
+                }
+            }
+            catch (JournalConflictException) when (attempt < 3)
+            {
+                // Another activation appended while this one was cut off from the cluster: read what it wrote, go on from there.
+            }
+
+            // Behind the store: an earlier try of this append landed, or another writer's did. Catch up, then look again.
+            await ReloadAsync(CancellationToken.None);
+        }
     }
 
-    public async Task<long> AppendAsync(string type, string? stage, string json)
+    private async Task ReloadAsync(CancellationToken cancellationToken)
     {
-        var record = new JournalRecord
+        _records = await store.LoadAsync(this.GetPrimaryKeyString(), cancellationToken);
+        _keys.Clear();
+        foreach (var record in _records)
         {
-            Sequence = _records.Count,
-            Timestamp = time.GetUtcNow(),
-            Type = type,
-            Stage = stage,
-            Json = json,
-        };
-        await store.AppendAsync(this.GetPrimaryKeyString(), [record], CancellationToken.None);
+            if (record.Key is not null)
+            {
+                _keys.TryAdd(record.Key, record.Sequence);
+            }
+        }
+    }
+
+    private void Add(JournalRecord record)
+    {
         _records.Add(record);
-        return record.Sequence;
+        _keys[record.Key!] = record.Sequence;
     }
 
     public Task<IReadOnlyList<JournalEntryView>> ReadAsync(long from, int max)

@@ -11,13 +11,16 @@ public sealed record JournalRecord
     public required string Type { get; init; }
     public string? Stage { get; init; }
     public required string Json { get; init; }
+
+    /// <summary>What the writer de-duplicates on (an event's message id; a grain's own append id): a retried append with it is not a second record.</summary>
+    public string? Key { get; init; }
 }
 
 /// <summary>
 /// The embedded journal: one append-only JSON Lines file per run, each line flushed to disk before
 /// the append returns. A torn last line (crash mid-write) is ignored on load.
 /// </summary>
-public sealed class FileJournalStore(string root)
+public sealed class FileJournalStore(string root) : IJournalStore
 {
     private static readonly JsonSerializerOptions Json = OrchestratorJson.Options;
 
@@ -82,6 +85,13 @@ public sealed class FileJournalStore(string root)
         stream.Seek(0, SeekOrigin.End);
         await stream.WriteAsync(Encoding.UTF8.GetBytes(builder.ToString()), cancellationToken);
         stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>The embedded host is the journal's only process and its grain the only writer: the grain's own check is enough.</summary>
+    async Task<long> IJournalStore.AppendAsync(string runId, JournalRecord record, CancellationToken cancellationToken)
+    {
+        await AppendAsync(runId, [record], cancellationToken);
+        return record.Sequence;
     }
 
     private string PathOf(string runId) => Path.Combine(root, Hosting.SafeName.Check(runId, "run id") + ".jsonl");
