@@ -8,7 +8,7 @@
 #   start.sh [DIR]            DIR default: $JINIAC_PLATFORM_DIR or <repo>/.infra-state/platform
 # Knobs (env): JINIAC_CONTROL_PORT (5080; silo n listens on +n), JINIAC_SILO_PORT (11111), JINIAC_GATEWAY_PORT
 # (30000), JINIAC_SILOS (1), JINIAC_RABBITMQ_VHOST (jiniac; created), AZURITE_PORT (10000),
-# JINIAC_CLUSTER_ID (jiniac), JINIAC_CONFIGURATION (Release), JINIAC_PLATFORM_SETTINGS (a file of extra
+# JINIAC_RABBITMQ_PORT, JINIAC_REDIS_PORT, JINIAC_INFRA_STATE (passed to infra/*), JINIAC_CLUSTER_ID (jiniac), JINIAC_CONFIGURATION (Release), JINIAC_PLATFORM_SETTINGS (a file of extra
 # KEY=VALUE lines added to every service's environment, e.g. Orchestrator__ReissueAfter=00:00:10).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -23,7 +23,12 @@ vhost=${JINIAC_RABBITMQ_VHOST:-jiniac}
 cluster=${JINIAC_CLUSTER_ID:-jiniac}
 mkdir -p "$dir/env" "$dir/logs" "$dir/pids" "$dir/shared" "$dir/cache"
 
-# 1. The servers (each script is idempotent and prints its connection string last).
+# 1. The servers (each script is idempotent and prints its connection string last). Those not running yet are
+# started here and noted in DIR/started-servers, so that `stop.sh --servers` stops only what this platform started
+# (JINIAC_REDIS_PORT and JINIAC_INFRA_STATE give a platform a Redis of its own, as the tests do).
+accepts() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+accepts "${JINIAC_RABBITMQ_PORT:-5672}" || echo "rabbitmq ${JINIAC_RABBITMQ_PORT:-5672} ${JINIAC_INFRA_STATE:-}" >>"$dir/started-servers"
+accepts "${JINIAC_REDIS_PORT:-6379}" || echo "redis ${JINIAC_REDIS_PORT:-6379} ${JINIAC_INFRA_STATE:-}" >>"$dir/started-servers"
 rabbit=$("$root/infra/rabbitmq/start.sh" | tail -n 1)
 redis=$("$root/infra/redis/start.sh" | tail -n 1)
 azure=$("$root/infra/azurite/start.sh" --location "$dir/azurite" --port "${AZURITE_PORT:-10000}" | tail -n 1)
@@ -84,8 +89,20 @@ for service in Ingest Tokenize TrainLauncher Evaluator Publisher; do
 done
 printf '%s\n' "${names[@]}" >"$dir/services"
 
-# 4. Start what is not running, the silos first (workers' events need the orchestrator's queue bound).
+# 4. Start what is not running: the silos first, one by one (the first forms the cluster; workers' events need the
+# orchestrator's queue bound), then the workers all at once, each waited for.
+pids=()
 for name in "${names[@]}"; do
-  "$here/service.sh" start "$dir" "$name" >&2
+  if [[ $name == orchestrator-* ]]; then
+    "$here/service.sh" start "$dir" "$name" >&2
+  else
+    "$here/service.sh" start "$dir" "$name" >&2 &
+    pids+=($!)
+  fi
 done
+failed=0
+for pid in "${pids[@]}"; do
+  wait "$pid" || failed=1
+done
+[ $failed -eq 0 ] || { echo "start.sh: a service did not start (above); the others run: stop.sh $dir" >&2; exit 1; }
 echo "http://127.0.0.1:$control_port"

@@ -2,7 +2,7 @@
 # Stops every service of a platform folder started by start.sh: SIGTERM (a worker stops its bus cleanly, the
 # train-launcher asks its trainer to save and exit), then SIGKILL after JINIAC_STOP_TIMEOUT seconds (30), each
 # service's whole session (its trainer children too). Keeps the data. --servers also stops this folder's
-# Azurite (RabbitMQ and Redis may serve others: stop those with infra/rabbitmq|redis/stop.sh).
+# Azurite and the RabbitMQ/Redis that start.sh itself started (one found running may serve others).
 #   stop.sh [DIR] [--servers]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,4 +32,15 @@ for pid in "${pids[@]}"; do
 done
 if $servers; then
   "$root/infra/azurite/stop.sh" --location "$dir/azurite"
+  # Only the servers start.sh found not running and started itself; others may serve someone else.
+  if [ -f "$dir/started-servers" ]; then
+    while read -r server port state; do
+      if [ -n "$state" ]; then export JINIAC_INFRA_STATE=$state; else unset JINIAC_INFRA_STATE; fi
+      case "$server" in
+        rabbitmq) JINIAC_RABBITMQ_PORT=$port "$root/infra/rabbitmq/stop.sh" ;;
+        redis) JINIAC_REDIS_PORT=$port "$root/infra/redis/stop.sh" ;;
+      esac
+    done <"$dir/started-servers"
+    rm -f "$dir/started-servers"
+  fi
 fi

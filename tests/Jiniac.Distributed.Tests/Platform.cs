@@ -8,8 +8,8 @@ namespace Jiniac.Distributed.Tests;
 
 /// <summary>
 /// The whole distributed topology as separate processes, through infra/platform/start.sh (the script people use):
-/// its own ports, RabbitMQ vhost, Orleans cluster id and Azurite, so it shares the running RabbitMQ and Redis with
-/// other tests without sharing their queues or membership. Disposed: every service stopped, its Azurite too.
+/// its own ports, RabbitMQ vhost, Orleans cluster id, Redis and Azurite, so it shares the running RabbitMQ with other
+/// tests without sharing their queues. Disposed: every service stopped, its Redis and Azurite too.
 /// </summary>
 public sealed class Platform : IAsyncDisposable
 {
@@ -30,6 +30,9 @@ public sealed class Platform : IAsyncDisposable
     public string ControlUrl { get; private set; } = "";
 
     public string RabbitVhost => _env["JINIAC_RABBITMQ_VHOST"];
+
+    /// <summary>The platform's own Redis (grain state, reminders, membership, journal).</summary>
+    public string RedisAddress => "127.0.0.1:" + _env["JINIAC_REDIS_PORT"];
 
     /// <summary>The service names start.sh wrote, silos first: orchestrator-0.., ingest, tokenize, train-launcher, evaluator, publisher.</summary>
     public IReadOnlyList<string> Services => File.ReadAllLines(Path.Combine(Dir, "services")).Where(l => l.Length > 0).ToList();
@@ -52,6 +55,9 @@ public sealed class Platform : IAsyncDisposable
             ["JINIAC_SILO_PORT"] = Str(FreePorts(silos)),
             ["JINIAC_GATEWAY_PORT"] = Str(FreePorts(silos)),
             ["AZURITE_PORT"] = Str(FreePorts(1)),
+            // A Redis of its own: the shared one may be stopped by the test run that started it while this one goes on.
+            ["JINIAC_REDIS_PORT"] = Str(FreePorts(1)),
+            ["JINIAC_INFRA_STATE"] = Path.Combine(dir, "infra"),
             ["JINIAC_SILOS"] = Str(silos),
             ["JINIAC_RABBITMQ_VHOST"] = "jiniac-" + id,
             ["JINIAC_CLUSTER_ID"] = "platform-" + id,
