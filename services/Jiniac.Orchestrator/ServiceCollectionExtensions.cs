@@ -54,6 +54,9 @@ public static class ServiceCollectionExtensions
         else
         {
             AddRedisJournal(services, jiniac);
+            // Found before AddJiniacBus registers the consumers: MassTransit takes a consumer's definition from the container.
+            services.AddSingleton<MassTransit.IConsumerDefinition<StageEventConsumer>, FailoverRetryDefinition<StageEventConsumer>>();
+            services.AddSingleton<MassTransit.IConsumerDefinition<JournalRecorder>, FailoverRetryDefinition<JournalRecorder>>();
         }
 
         builder.UseOrleans(silo =>
@@ -147,7 +150,13 @@ public static class ServiceCollectionExtensions
     {
         const string Key = "jiniac-journal";
         services.AddKeyedSingleton<StackExchange.Redis.IConnectionMultiplexer>(Key, (_, _) =>
-            StackExchange.Redis.ConnectionMultiplexer.Connect(RedisOptions.Parse(jiniac.Redis ?? "")));
+        {
+            // Not abort-on-connect-fail: a connect that times out on a loaded machine (the chaos test saw it) would make
+            // every journal activation fail; this way the multiplexer keeps reconnecting and commands wait for it.
+            var options = RedisOptions.Parse(jiniac.Redis ?? "");
+            options.AbortOnConnectFail = false;
+            return StackExchange.Redis.ConnectionMultiplexer.Connect(options);
+        });
         services.AddSingleton<IJournalStore>(sp => new RedisJournalStore(sp.GetRequiredKeyedService<StackExchange.Redis.IConnectionMultiplexer>(Key)));
     }
 

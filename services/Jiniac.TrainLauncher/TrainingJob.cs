@@ -113,6 +113,9 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
         if (adapter.TryReadDone() is { } finished)
         {
             Log.AlreadyCompleted(Logger, RunId, Stage, finished.Checkpoint.Step);
+            // A trainer whose launcher was killed runs on to the end unwatched: its checkpoints were never reported.
+            // Report every one (the stage ignores steps it has), or they would never be registered (chaos test).
+            await PublishNewCheckpointsAsync();
             await PublishCompletedAsync(finished.Done, finished.Checkpoint);
             return;
         }
@@ -331,6 +334,11 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
 
         await PublishProgressAsync(totalSteps, force: false);
 
+        await PublishNewCheckpointsAsync();
+    }
+
+    private async Task PublishNewCheckpointsAsync()
+    {
         var fresh = _adapter!.NewCheckpoints(_settledCheckpoints);
         foreach (var checkpoint in fresh)
         {

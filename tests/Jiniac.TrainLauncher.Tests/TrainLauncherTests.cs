@@ -224,6 +224,26 @@ public sealed class TrainLauncherTests
     }
 
     [Fact]
+    public async Task A_launcher_that_finds_the_stage_done_by_a_trainer_nobody_watched_reports_its_checkpoints()
+    {
+        // The trainer ran to the end while no launcher followed it (its launcher was SIGKILLed): a new host, which never
+        // saw those checkpoints, must report them with the completion, or they are never registered (chaos test).
+        await using var fixture = await LauncherFixture.StartAsync();
+        await SendAsync(fixture, LauncherFixture.Command(steps: 6));
+        await fixture.Events.WaitForAsync<TrainingCompleted>();
+        await fixture.RestartHostAsync();
+
+        await SendAsync(fixture, LauncherFixture.Command(steps: 6, attempt: 2));
+        var completed = await fixture.Events.WaitForAsync<TrainingCompleted>(c => c.Attempt == 2);
+
+        var reported = fixture.Events.Of<CheckpointSaved>().Where(c => c.Attempt == 2).ToList();
+        Assert.Equal([4L, 6L], reported.Select(c => c.Step));
+        Assert.Equal(completed.CheckpointFolder, reported[^1].Folder);
+        Assert.True(fixture.Events.All.ToList().IndexOf(reported[^1]) < fixture.Events.All.ToList().IndexOf(completed));
+        Assert.DoesNotContain(fixture.Events.Of<TrainingStarted>(), s => s.Attempt == 2);
+    }
+
+    [Fact]
     public async Task A_launch_of_the_attempt_already_running_is_ignored()
     {
         await using var fixture = await LauncherFixture.StartAsync(new Dictionary<string, string> { ["CONTRACT_TRAINER_STEP_SECONDS"] = "0.05" });

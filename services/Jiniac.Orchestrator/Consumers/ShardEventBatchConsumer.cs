@@ -91,6 +91,11 @@ public sealed class ShardEventBatchConsumerDefinition : ConsumerDefinition<Shard
     public const int MessageLimit = 500;
     public const int TimeLimitMs = 20;
 
-    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ShardEventBatchConsumer> consumerConfigurator, IRegistrationContext context) =>
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator, IConsumerConfigurator<ShardEventBatchConsumer> consumerConfigurator, IRegistrationContext context)
+    {
         consumerConfigurator.Options<BatchOptions>(o => o.SetMessageLimit(MessageLimit).SetTimeLimit(TimeSpan.FromMilliseconds(TimeLimitMs)).SetConcurrencyLimit(2));
+        // As the other orchestrator consumers in the distributed topology (FailoverRetryDefinition): a batch whose grain
+        // calls meet a silo failover waits it out instead of going to the error queue. Harmless embedded, where no silo moves.
+        consumerConfigurator.UseMessageRetry(FailoverRetry.Configure);
+    }
 }

@@ -1,0 +1,145 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Grpc.Core;
+using Jiniac.Contracts.Grpc.Control.V1;
+using Xunit.Abstractions;
+using Cli = Jiniac.EndToEnd.Tests.Jiniac;
+using TinyCorpus = Jiniac.EndToEnd.Tests.TinyCorpus;
+
+namespace Jiniac.Distributed.Tests;
+
+/// <summary>
+/// The distributed topology end to end: every service its own process (infra/platform/start.sh) on the real RabbitMQ,
+/// Redis and Azurite, driven through the gRPC control API, against the same pipeline run by the embedded `jiniac run`
+/// at the same time — and both must come out the same, to the last bit of every loss.
+/// </summary>
+[Collection(ServersCollection.Name)]
+public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputHelper output) : IDisposable
+{
+    private readonly TestDir _dir = new("jiniac-platform-");
+
+    [Fact]
+    public async Task A_curriculum_run_by_separate_processes_on_RabbitMQ_Redis_and_Azurite_ends_as_the_embedded_run_does()
+    {
+        _ = rabbit; // started by the collection fixture; start.sh finds it running
+        var name = "dist-" + Guid.NewGuid().ToString("n")[..10]; // a run id of its own in the shared Redis
+        var pipeline = WritePipeline(_dir.Path, name, enBudget: 12_800, jaBudget: 6_400);
+
+        var embedded = RunEmbeddedAsync(pipeline, Path.Combine(_dir.Path, "embedded"));
+        await using var platform = await Platform.StartAsync(Path.Combine(_dir.Path, "platform"), silos: 1, new Dictionary<string, string>());
+        var submitted = await platform.Control.SubmitRunAsync(new SubmitRunRequest { PipelinePath = pipeline });
+        Assert.True(submitted.Created);
+        var run = await WaitForEndAsync(platform, name, TimeSpan.FromMinutes(6));
+
+        var expected = RunSummary.Of(await embedded);
+        var actual = RunSummary.Of(run);
+        output.WriteLine(string.Join('\n', actual));
+        Assert.Equal(string.Join('\n', expected), string.Join('\n', actual));
+        Assert.Equal("run Completed", actual[0]);
+        Assert.Contains(actual, l => l.StartsWith("  published", StringComparison.Ordinal));
+
+        // The checkpoints are on the shared filesystem, the published revisions in its local hub.
+        foreach (var checkpoint in run.Stages.SelectMany(s => s.Checkpoints))
+        {
+            Assert.StartsWith(platform.SharedDir, checkpoint.Folder, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(checkpoint.Folder, "model.safetensors")), checkpoint.Folder);
+        }
+
+        // The journal (in Redis) is dense from 0, read through the control API as an operator would.
+        var entries = await JournalAsync(platform.Control, name);
+        Assert.Equal(Enumerable.Range(0, entries.Count).Select(i => (long)i), entries.Select(e => e.Sequence));
+        foreach (var type in new[] { "RunSubmitted", "TokenizerReady", "ShardIngested", "ShardTokenized", "TrainingStarted", "CheckpointSaved", "EvaluationCompleted", "ModelPublished", "RunStatusChanged" })
+        {
+            Assert.Contains(entries, e => e.Type == type);
+        }
+
+        // Nothing went to an error queue of this platform's vhost.
+        var errors = await ErrorQueuesAsync(platform.RabbitVhost);
+        Assert.True(errors.Count == 0, $"messages in error queues: {string.Join(", ", errors)}\n{Faults(platform)}");
+    }
+
+    internal static string WritePipeline(string dir, string name, long enBudget, long jaBudget)
+    {
+        TinyCorpus.Write(dir);
+        var pipeline = Path.Combine(dir, "pipeline.yaml");
+        File.WriteAllText(pipeline, TinyCorpus.Pipeline(name, enBudget, jaBudget));
+        return pipeline;
+    }
+
+    /// <summary>The same pipeline through `jiniac run` in one process; its `status --json` when it is done.</summary>
+    internal static async Task<JsonElement> RunEmbeddedAsync(string pipeline, string state)
+    {
+        var dir = Path.GetDirectoryName(pipeline)!;
+        var run = await Cli.RunAsync(dir, TimeSpan.FromMinutes(8), "run", pipeline, "--state-dir", state, "--plain");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var name = Path.GetFileName(Directory.GetDirectories(Path.Combine(state, "runs")).Single());
+        var status = await Cli.RunAsync(dir, TimeSpan.FromMinutes(2), "status", name, "--json", "--state-dir", state);
+        Assert.True(status.ExitCode == 0, status.ToString());
+        return JsonDocument.Parse(status.Stdout).RootElement.Clone();
+    }
+
+    internal static async Task<RunView> WaitForEndAsync(Platform platform, string runId, TimeSpan timeout, Func<Task>? whileWaiting = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            RunView? view = null;
+            try
+            {
+                view = await platform.Control.GetRunAsync(new GetRunRequest { RunId = runId }, deadline: DateTime.UtcNow.AddSeconds(20));
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown)
+            {
+                // The silo serving the control API is being killed or restarted (chaos); ask again.
+            }
+
+            if (view?.Status is "Completed" or "Failed" or "Cancelled")
+            {
+                return view;
+            }
+
+            Assert.True(deadline.Elapsed < timeout, $"run {runId} not finished after {timeout}: {view}\n{Logs(platform)}");
+            if (whileWaiting is not null)
+            {
+                await whileWaiting();
+            }
+            else
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250));
+            }
+        }
+    }
+
+    internal static async Task<List<JournalEntry>> JournalAsync(ControlService.ControlServiceClient client, string runId)
+    {
+        var entries = new List<JournalEntry>();
+        using var call = client.WatchEvents(new WatchEventsRequest { RunId = runId, From = 0, Follow = false });
+        await foreach (var entry in call.ResponseStream.ReadAllAsync())
+        {
+            entries.Add(entry);
+        }
+
+        return entries;
+    }
+
+    /// <summary>Error queues of the vhost with their messages: queue → messages ready.</summary>
+    internal static async Task<Dictionary<string, int>> ErrorQueuesAsync(string vhost)
+    {
+        var text = await InfraServer.RunAsync("/usr/sbin/rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "name", "messages_ready");
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split('\t'))
+            .Where(f => f[0].EndsWith("_error", StringComparison.Ordinal) && f[1] != "0")
+            .ToDictionary(f => f[0], f => int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
+    }
+
+    /// <summary>Every logged failure of every service (MassTransit logs a consumer's fault before the message goes to its _error queue).</summary>
+    internal static string Faults(Platform platform) =>
+        string.Join('\n', platform.Services.SelectMany(s => platform.LogOf(s).Split('\n')
+            .Where(l => l.StartsWith("fail:", StringComparison.Ordinal) || l.Contains("R-FAULT", StringComparison.Ordinal))
+            .Select(l => $"{s}: {(l.Length > 600 ? l[..600] : l)}")));
+
+    internal static string Logs(Platform platform) =>
+        string.Join('\n', platform.Services.Select(s => $"--- {s} (last lines)\n" + string.Join('\n', platform.LogOf(s).Split('\n').TakeLast(15))));
+
+    public void Dispose() => _dir.Dispose();
+}
