@@ -9,7 +9,8 @@ public sealed class IngestReferenceTests : IDisposable
 
     public void Dispose() => _fx.Dispose();
 
-    private static string Example()
+    /// <summary>The first yaml block after <paramref name="heading"/> in docs/pipeline-reference.md.</summary>
+    internal static string Example(string heading = "#### Cleaning, PII and dedup of a source")
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docs", "pipeline-reference.md")))
@@ -19,7 +20,8 @@ public sealed class IngestReferenceTests : IDisposable
 
         Assert.NotNull(dir);
         var text = File.ReadAllText(Path.Combine(dir.FullName, "docs", "pipeline-reference.md"));
-        var section = text.IndexOf("#### Cleaning, PII and dedup of a source", StringComparison.Ordinal);
+        var section = text.IndexOf(heading, StringComparison.Ordinal);
+        Assert.True(section >= 0, $"no '{heading}' in docs/pipeline-reference.md");
         var start = text.IndexOf("```yaml\n", section, StringComparison.Ordinal) + "```yaml\n".Length;
         return text[start..text.IndexOf("```", start, StringComparison.Ordinal)];
     }
