@@ -21,9 +21,14 @@ internal static class BoilerplateLines
 
     private static readonly string[] CookieWords = ["cookie", "クッキー"];
 
-    // One vectorised multi-string search tells whether a line can be a footer at all (most lines are not).
-    private static readonly SearchValues<string> FooterWords =
-        SearchValues.Create([.. FooterMarks, .. CookieWords, "copyright", "(c)", "©"], StringComparison.OrdinalIgnoreCase);
+    // Two vectorised multi-string searches tell whether a line can be a footer at all (most lines are not):
+    // the ASCII words ignoring case, the Japanese ones and '©' (which have no case) ordinally. One
+    // case-insensitive search over both sets falls back to a per-character Unicode automaton, many times slower.
+    private static readonly SearchValues<string> FooterAsciiWords =
+        SearchValues.Create(["all rights reserved", "cookie", "copyright", "(c)"], StringComparison.OrdinalIgnoreCase);
+
+    private static readonly SearchValues<string> FooterOtherWords =
+        SearchValues.Create(["無断転載", "無断複写", "無断複製", "禁無断転載", "著作権所有", "クッキー", "©"], StringComparison.Ordinal);
 
     private static readonly SearchValues<char> NavigationMarks = SearchValues.Create(">»›≫|•·");
 
@@ -102,7 +107,7 @@ internal static class BoilerplateLines
     /// <summary>A short line that is a copyright footer ("© 2024 Example Inc.", "Copyright (c) ...", "無断転載を禁じます") or a cookie notice.</summary>
     internal static bool IsFooter(ReadOnlySpan<char> line)
     {
-        if (line.Length > MaxFooterChars || line.IndexOfAny(FooterWords) < 0)
+        if (line.Length > MaxFooterChars || (line.IndexOfAny(FooterAsciiWords) < 0 && line.IndexOfAny(FooterOtherWords) < 0))
         {
             return false;
         }

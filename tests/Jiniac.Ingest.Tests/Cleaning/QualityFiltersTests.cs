@@ -27,6 +27,48 @@ public sealed class QualityFiltersTests
     }
 
     [Fact]
+    public void Script_counts_equal_a_per_character_count_of_the_class_table_on_long_mixed_text()
+    {
+        // Longer than the 255-character lanes the counter flushes, with every class (and surrogates, NUL, U+FFFF).
+        var random = new Random(7);
+        var chars = new char[5000];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = random.Next(4) switch
+            {
+                0 => (char)random.Next(0x20, 0x80),
+                1 => (char)random.Next(0x3040, 0x3100),
+                2 => (char)random.Next(0x4E00, 0x4F00),
+                _ => (char)random.Next(0, 0x10000),
+            };
+        }
+
+        foreach (var length in new[] { 0, 1, 254, 255, 256, 5000 })
+        {
+            Assert.Equal(Naive(chars.AsSpan(0, length)), ScriptStats.Of(chars.AsSpan(0, length)));
+        }
+
+        // The counting as first written: one shift-and-mask per class per character.
+        static ScriptStats Naive(ReadOnlySpan<char> text)
+        {
+            int l = 0, j = 0, k = 0, la = 0, d = 0, sy = 0, sp = 0;
+            foreach (var c in text)
+            {
+                var f = CharClass.Table[c];
+                l += f & 1;
+                d += (f >> 1) & 1;
+                sy += (f >> 2) & 1;
+                j += (f >> 3) & 1;
+                k += ((f >> 4) | (f >> 5)) & 1;
+                la += (f >> 6) & 1;
+                sp += f >> 7;
+            }
+
+            return new ScriptStats(l, j, k, la, d, sy, text.Length - sp);
+        }
+    }
+
+    [Fact]
     public void Japanese_is_tokenised_by_script_runs()
     {
         var hashes = new ulong[4];
