@@ -69,6 +69,25 @@ public sealed class QualityFiltersTests
     }
 
     [Fact]
+    public void Token_hashes_taken_while_scanning_equal_the_hash_of_each_token()
+    {
+        string[] pieces = ["a", "Ishmael", "1851", "extraordinarilylongwordoverseventeen", "猫", "日本語", "ひらがな", "カタカナー", "\U00020B9F", "Ａｂｃ"];
+        var random = new Random(5);
+        var tokens = Enumerable.Range(0, 3000).Select(_ => pieces[random.Next(pieces.Length)]).ToList();
+        var text = string.Join(" ", tokens);
+        var hashes = new ulong[4];
+        var lengths = new int[4];
+
+        var count = ScriptTokens.Hash(text, ref hashes, ref lengths);
+
+        Assert.Equal(tokens.Count, count);
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal((ScriptTokens.HashOf(tokens[i]), tokens[i].Length), (hashes[i], lengths[i]));
+        }
+    }
+
+    [Fact]
     public void Japanese_is_tokenised_by_script_runs()
     {
         var hashes = new ulong[4];
