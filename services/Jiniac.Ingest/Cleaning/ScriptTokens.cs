@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Jiniac.Ingest.Cleaning;
@@ -22,15 +23,18 @@ internal static class ScriptTokens
     /// </summary>
     public static int Hash(ReadOnlySpan<char> text, ref ulong[] hashes, ref int[] lengths)
     {
-        var table = CharClass.Table;
+        // The hot loop of ingest: reads through refs, without bounds checks. The table has an entry for every
+        // UTF-16 unit, and every text index is checked against the length by the loop conditions.
+        ref var table = ref MemoryMarshal.GetArrayDataReference(CharClass.Table);
+        ref var chars = ref MemoryMarshal.GetReference(text);
         const int Word = CharClass.Letter | CharClass.Digit;
         const int Script = CharClass.Hiragana | CharClass.Katakana;
         var count = 0;
         var i = 0;
         while (i < text.Length)
         {
-            var c = text[i];
-            int f = table[c];
+            var c = Unsafe.Add(ref chars, i);
+            int f = Unsafe.Add(ref table, c);
             int start = i, length = 1;
             // The short-token hash (see HashOf) is taken while the run is scanned: one pass over its characters.
             var h = (Offset ^ c) * Prime;
@@ -38,7 +42,7 @@ internal static class ScriptTokens
             {
                 // A run of one script: kanji (neither kana flag), hiragana or katakana.
                 var script = f & Script;
-                while (i + length < text.Length && text[i + length] is var d && (table[d] & (CharClass.Japanese | Script)) == (CharClass.Japanese | script))
+                while (i + length < text.Length && Unsafe.Add(ref chars, i + length) is var d && (Unsafe.Add(ref table, d) & (CharClass.Japanese | Script)) == (CharClass.Japanese | script))
                 {
                     h = (h ^ d) * Prime;
                     length++;
@@ -51,7 +55,8 @@ internal static class ScriptTokens
             }
             else if ((f & Word) != 0)
             {
-                while (i + length < text.Length && text[i + length] is var d && (table[d] & (Word | CharClass.Japanese)) is int g && (g & Word) != 0 && (g & CharClass.Japanese) == 0)
+                // A letter or digit outside Japanese script: the masked flags are exactly Letter (1) or Digit (2).
+                while (i + length < text.Length && Unsafe.Add(ref chars, i + length) is var d && (uint)((Unsafe.Add(ref table, d) & (Word | CharClass.Japanese)) - 1) < 2)
                 {
                     h = (h ^ d) * Prime;
                     length++;
