@@ -87,6 +87,132 @@ public sealed class QualityFiltersTests
         }
     }
 
+    /// <summary>
+    /// The n-gram rules by their definition, every position counted in a dictionary each round (one-line texts,
+    /// so the line and paragraph rules, which come first, pass).
+    /// </summary>
+    private static string? NGramRulesByDefinition(string text)
+    {
+        var hashes = new ulong[16];
+        var lengths = new int[16];
+        var t = ScriptTokens.Hash(text, ref hashes, ref lengths);
+        var grams = hashes[..t];
+        var chars = lengths[..t];
+        (int N, double Max, string Name)[] rules =
+        [
+            (2, 0.20, "top_2_gram"), (3, 0.18, "top_3_gram"), (4, 0.16, "top_4_gram"), (5, 0.15, "duplicated_5_n_grams"), (6, 0.14, "duplicated_6_n_grams"),
+            (7, 0.13, "duplicated_7_n_grams"), (8, 0.12, "duplicated_8_n_grams"), (9, 0.11, "duplicated_9_n_grams"), (10, 0.10, "duplicated_10_n_grams"),
+        ];
+        foreach (var (n, max, name) in rules)
+        {
+            var count = t - n + 1;
+            if (count <= 0)
+            {
+                return null;
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                grams[i] = ScriptTokens.Combine(grams[i], hashes[i + n - 1]);
+                chars[i] += lengths[i + n - 1] + 1;
+            }
+
+            var counts = new Dictionary<ulong, int>();
+            double measure;
+            if (n <= 4)
+            {
+                int best = 0, bestChars = 0;
+                for (var i = 0; i < count; i++)
+                {
+                    var c = counts[grams[i]] = counts.GetValueOrDefault(grams[i]) + 1;
+                    if (c > best || (c == best && chars[i] > bestChars))
+                    {
+                        (best, bestChars) = (c, chars[i]);
+                    }
+                }
+
+                measure = best < 2 ? 0 : (double)best * bestChars;
+                if (measure / text.Length > max)
+                {
+                    return name;
+                }
+
+                if (best < 2)
+                {
+                    return null;
+                }
+            }
+            else
+            {
+                measure = 0;
+                for (var i = 0; i < count;)
+                {
+                    var c = counts[grams[i]] = counts.GetValueOrDefault(grams[i]) + 1;
+                    if (c > 1)
+                    {
+                        measure += chars[i];
+                        i += n;
+                    }
+                    else
+                    {
+                        i++;
+                    }
+                }
+
+                if (measure / text.Length > max)
+                {
+                    return name;
+                }
+
+                if (measure == 0)
+                {
+                    return null;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    [Fact]
+    public void The_pruned_n_gram_rounds_decide_as_counting_every_position_does()
+    {
+        var random = new Random(17);
+        var filter = new RepetitionFilter();
+        var outcomes = new HashSet<string>();
+        string[] vocabulary = ["the", "whale", "sea", "ship", "of", "a", "captain", "白い", "鯨", "を", "見た", "harpoon", "deck", "storm", "night", "rope"];
+        for (var trial = 0; trial < 4000; trial++)
+        {
+            // Few distinct words and planted repeated phrases: every rule, and every round, gets exercised.
+            var words = new List<string>();
+            var size = random.Next(3, 400);
+            var distinct = random.Next(2, vocabulary.Length + 1);
+            while (words.Count < size)
+            {
+                if (words.Count > 12 && random.Next(8) == 0)
+                {
+                    var from = random.Next(words.Count - 12);
+                    words.AddRange(words.Skip(from).Take(random.Next(2, 12)));
+                }
+                else
+                {
+                    words.Add(random.Next(3) == 0 ? $"w{random.Next(100000)}" : vocabulary[random.Next(distinct)]);
+                }
+            }
+
+            var text = string.Join(' ', words);
+            var hashes = new ulong[16];
+            var lengths = new int[16];
+            var count = ScriptTokens.Hash(text, ref hashes, ref lengths);
+            var expected = NGramRulesByDefinition(text);
+
+            Assert.Equal(expected, filter.Check(text, hashes.AsSpan(0, count), lengths.AsSpan(0, count)));
+            outcomes.Add(expected ?? "kept");
+        }
+
+        Assert.True(outcomes.Count >= 8, string.Join(", ", outcomes)); // the test saw most rules fire, and documents kept
+    }
+
     [Fact]
     public void Japanese_is_tokenised_by_script_runs()
     {
