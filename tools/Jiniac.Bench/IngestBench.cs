@@ -89,7 +89,7 @@ internal static class IngestBench
                 | ratio ingest / reference | | {refBest.Wall / best.Wall:F2} | {refBest.Cpu / best.Cpu:F2} |
 
                 ingest shards (the same bytes give the same keys) {string.Join(", ", result.Shards.Select(s => $"{s.Split} {s.ShardKey[..16]}"))}
-                ingest allocated {best.Allocated / 1e6:F0} MB ({best.Allocated / (double)bytes:F2} bytes per input byte), {best.Gcs} gen-0 collections
+                ingest allocated {best.Allocated / 1e6:F0} MB ({best.Allocated / (double)bytes:F2} bytes per input byte), {best.Gcs} gen-0 collections; peak working set of the process {Environment.WorkingSet / 1e6:F0} MB now, {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB at most
                 ingest kept {result.RecordsOut:N0} of {result.RecordsIn:N0} documents; dropped {string.Join(", ", result.Dropped.Select(d => $"{d.Key} {d.Value}"))}; {result.Duplicates} exact and {result.NearDuplicates} near duplicates; PII {string.Join(", ", result.PiiHits.Select(d => $"{d.Key} {d.Value}"))}
                 """));
             return 0;
