@@ -90,4 +90,22 @@ public sealed class IngestReferenceTests : IDisposable
         Assert.Equal((line, path), (error.Line, error.Path));
         Assert.Contains(message, error.Message);
     }
+
+    [Fact]
+    public async Task A_glob_reads_exactly_the_files_the_loaders_glob_rules_match()
+    {
+        // The documented rules (SourcePaths): '*' skips names starting with '.', a pattern starting with '.' matches them.
+        _fx.Write("web/a.jsonl", "{\"text\": \"visible document\"}\n");
+        _fx.Write("web/.hidden.jsonl", "{\"text\": \"hidden document\"}\n");
+        _fx.Write("web/sub/b.jsonl", "{\"text\": \"nested document\"}\n");
+
+        foreach (var (glob, expected) in new[] { ("web/*.jsonl", new[] { "visible document" }), ("web/.*.jsonl", ["hidden document"]),
+            ("web/**/*.jsonl", ["visible document", "nested document"]) })
+        {
+            var pattern = Path.Combine(_fx.Input, glob);
+            Assert.Equal(expected.Length, SourcePaths.ExpandGlob(pattern).Count);
+            var (result, _) = await _fx.IngestAsync(IngestFixture.Spec("g", pattern), $"runs/r/s/{expected.Length}{glob.Length}");
+            Assert.Equal(expected, (await _fx.DocumentsAsync(result.Shards)).Select(d => d.Text));
+        }
+    }
 }

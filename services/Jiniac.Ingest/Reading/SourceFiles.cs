@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.RegularExpressions;
 using Jiniac.Contracts.Pipeline;
 using Jiniac.Hosting.Blobs;
 
@@ -246,13 +244,13 @@ internal static class SourceFiles
         _ => ".jsonl/.jsonl.gz/.jsonl.zst/.parquet/.txt/.md/.html",
     };
 
+    // The loader's glob rules (SourcePaths), so a glob it accepted matches the same files here; names are
+    // relative to the folder before the first segment with a wildcard.
     private static void ExpandGlob(string pattern, List<(string Path, string Relative)> found)
     {
-        // The folder before the first segment with a wildcard is where the search starts.
-        var normalized = pattern.Replace('\\', '/');
-        var segments = normalized.Split('/');
+        var segments = pattern.Replace('\\', '/').Split('/');
         var firstWild = 0;
-        while (firstWild < segments.Length && segments[firstWild].AsSpan().IndexOfAny('*', '?') < 0)
+        while (firstWild < segments.Length && !SourcePaths.IsGlob(segments[firstWild]))
         {
             firstWild++;
         }
@@ -263,62 +261,10 @@ internal static class SourceFiles
             root = "/";
         }
 
-        if (!Directory.Exists(root))
+        foreach (var file in SourcePaths.ExpandGlob(pattern))
         {
-            return;
+            found.Add((file, Relative(root, file)));
         }
-
-        var relativePattern = string.Join('/', segments, firstWild, segments.Length - firstWild);
-        var regex = GlobToRegex(relativePattern);
-        var options = relativePattern.Contains('/') || relativePattern.Contains("**", StringComparison.Ordinal)
-            ? Recursive
-            : new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System };
-        foreach (var file in Directory.EnumerateFiles(root, "*", options))
-        {
-            var relative = Relative(root, file);
-            if (regex.IsMatch(relative))
-            {
-                found.Add((file, relative));
-            }
-        }
-    }
-
-    internal static Regex GlobToRegex(string glob)
-    {
-        var sb = new StringBuilder("^");
-        for (var i = 0; i < glob.Length; i++)
-        {
-            var c = glob[i];
-            if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*')
-            {
-                // "**/" matches zero or more folders; a trailing "**" matches anything below.
-                if (i + 2 < glob.Length && glob[i + 2] == '/')
-                {
-                    sb.Append("(?:.*/)?");
-                    i += 2;
-                }
-                else
-                {
-                    sb.Append(".*");
-                    i++;
-                }
-            }
-            else if (c == '*')
-            {
-                sb.Append("[^/]*");
-            }
-            else if (c == '?')
-            {
-                sb.Append("[^/]");
-            }
-            else
-            {
-                sb.Append(Regex.Escape(c.ToString()));
-            }
-        }
-
-        sb.Append('$');
-        return new Regex(sb.ToString(), RegexOptions.CultureInvariant);
     }
 
     private static string Relative(string root, string file) =>
