@@ -24,6 +24,12 @@ public sealed record SourceIngested
     public required long Quarantined { get; init; }
     public required long BytesOut { get; init; }
     public required string ReportBlob { get; init; }
+
+    /// <summary>
+    /// Documents dropped as near duplicates (MinHash/LSH), apart from the exact <see cref="Duplicates"/>.
+    /// Not required: added later, so a message from an older sender still reads (as 0).
+    /// </summary>
+    public long NearDuplicates { get; init; }
 }
 
 public sealed record RecordsQuarantined

@@ -79,6 +79,7 @@ public sealed class IngestSourceConsumer(SourceIngestor ingestor, ILogger<Ingest
             RecordsIn = result.RecordsIn,
             RecordsOut = result.RecordsOut,
             Duplicates = result.Duplicates,
+            NearDuplicates = result.NearDuplicates,
             Quarantined = result.Quarantined,
             BytesOut = result.BytesOut,
             ReportBlob = result.ReportBlob,

@@ -23,9 +23,16 @@ namespace Jiniac.Ingest;
 /// Blob layout: <c>shards/&lt;sha256&gt;.jsonl</c> (shared by all sources: same bytes, same key),
 /// <c>{outputPrefix}/report.json</c> and, when anything was quarantined, <c>{outputPrefix}/quarantine.jsonl</c>.
 /// The same input gives byte-identical shards, report and quarantine, in the same order.
+/// A source's <c>blob://</c> paths are read from <paramref name="sourceBlobs"/> (the platform's store in a pipeline).
 /// </remarks>
-public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, TimeProvider time, ILogger<SourceIngestor> logger)
+public sealed class SourceIngestor(IBlobStore blobs, IBlobStore sourceBlobs, IngestOptions options, TimeProvider time, ILogger<SourceIngestor> logger)
 {
+    /// <summary>An ingestor whose blob:// sources live in the same store it writes to.</summary>
+    public SourceIngestor(IBlobStore blobs, IngestOptions options, TimeProvider time, ILogger<SourceIngestor> logger)
+        : this(blobs, blobs, options, time, logger)
+    {
+    }
+
     public const string ReportName = "report.json";
     public const string QuarantineName = "quarantine.jsonl";
     public const string DedupIndexName = "dedup.bin";
@@ -51,7 +58,7 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
             await index.LoadAsync(blobs, prior, cancellationToken);
         }
 
-        var files = SourceFiles.Resolve(spec, out var skippedFiles);
+        var (files, skippedFiles) = await SourceFiles.ResolveAsync(spec, sourceBlobs, cancellationToken);
         var tempDir = options.TempDir ?? throw new InvalidOperationException("IngestOptions.TempDir is not set");
         Directory.CreateDirectory(tempDir);
         logger.IngestStarted(spec.Name, files.Count);
@@ -67,7 +74,7 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
         await using var train = new ShardWriter(blobs, SplitNames.Train, spec.ShardBytes, tempDir, Collect, logger);
         await using var eval = new ShardWriter(blobs, SplitNames.Eval, spec.ShardBytes, tempDir, Collect, logger);
         await using var quarantine = new QuarantineWriter(tempDir);
-        var run = new Run(spec, new DocumentSink(spec, train, eval, index), quarantine, options.MaxRecordBytes, logger);
+        var run = new Run(spec, new DocumentSink(spec, train, eval, index), quarantine, sourceBlobs, options.MaxRecordBytes, logger);
 
         foreach (var file in files)
         {
@@ -279,7 +286,7 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
     internal sealed record FileReport(string Path, InputKind Kind, long Bytes, long Records);
 
     /// <summary>The reading side of one ingest: per-file readers feeding the sink and the quarantine.</summary>
-    private sealed class Run(SourceSpec spec, DocumentSink sink, QuarantineWriter quarantine, int maxRecordBytes, ILogger logger)
+    private sealed class Run(SourceSpec spec, DocumentSink sink, QuarantineWriter quarantine, IBlobStore sourceBlobs, int maxRecordBytes, ILogger logger)
     {
         private readonly byte[] _field = Encoding.UTF8.GetBytes(spec.TextField);
 
@@ -291,10 +298,11 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
 
         public async Task ReadJsonlAsync(InputFile file, CancellationToken cancellationToken)
         {
-            FileStream stream;
+            Stream raw;
+            long size;
             try
             {
-                stream = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                (raw, size) = await OpenAsync(file, cancellationToken);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -303,8 +311,9 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
                 return;
             }
 
-            await using var _ = stream;
-            var size = stream.Length;
+            // Every read goes through the tail tracker: the gzip trailer and zstd offsets come from it, so a
+            // blob download (which cannot seek) is checked exactly as a file is.
+            await using var stream = new TailReadStream(raw);
             BytesIn += size;
             if (size == 0)
             {
@@ -365,7 +374,7 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
                 // ZstdSharp reports input that ends inside a frame; the half line it was reading is not returned.
                 failed = true;
                 await QuarantineAsync(file.Path, reader.LineNumber, QuarantineReasons.TruncatedZstd,
-                    $"the zstd data ends inside a frame ({e.Message}): truncated; lines up to {reader.LineNumber} kept, at compressed offset {stream.Position}",
+                    $"the zstd data ends inside a frame ({e.Message}): truncated; lines up to {reader.LineNumber} kept, at compressed offset {stream.BytesRead}",
                     default, cancellationToken);
             }
             catch (Exception e) when (e is InvalidDataException || (zstd && e is ZstdSharp.ZstdException))
@@ -384,7 +393,8 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
             if (decompressed is not null && !failed)
             {
                 var lastGood = unterminatedLast is null ? reader.LineNumber : reader.LineNumber - 1;
-                if (!GzipTrailer.Matches(stream.SafeFileHandle, decompressed.Crc, decompressed.BytesPassed))
+                await stream.DrainAsync(cancellationToken);
+                if (!GzipTrailer.Matches(stream.Tail, stream.BytesRead, decompressed.Crc, decompressed.BytesPassed))
                 {
                     if (unterminatedLast is not null)
                     {
@@ -417,7 +427,10 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
             FileStream stream;
             try
             {
-                stream = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.RandomAccess);
+                // Parquet's footer is at the end and its columns anywhere: it needs a seekable file, so a blob is
+                // read from the store's local copy (the folder store's own file; a remote store's cached download).
+                var local = file.BlobKey is null ? file.Path : await sourceBlobs.GetLocalPathAsync(file.BlobKey, cancellationToken);
+                stream = new FileStream(local, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.RandomAccess);
                 size = stream.Length;
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -555,7 +568,8 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
             byte[] bytes;
             try
             {
-                var length = new FileInfo(file.Path).Length;
+                var length = file.BlobKey is null ? new FileInfo(file.Path).Length
+                    : await sourceBlobs.GetLengthAsync(file.BlobKey, cancellationToken) ?? throw new BlobNotFoundException(file.BlobKey);
                 BytesIn += length;
                 RecordsIn++;
                 if (length > maxRecordBytes)
@@ -565,7 +579,8 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
                     return;
                 }
 
-                bytes = await File.ReadAllBytesAsync(file.Path, cancellationToken);
+                bytes = file.BlobKey is null ? await File.ReadAllBytesAsync(file.Path, cancellationToken)
+                    : await ReadBlobAsync(file.BlobKey, (int)length, cancellationToken);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
@@ -604,6 +619,39 @@ public sealed class SourceIngestor(IBlobStore blobs, IngestOptions options, Time
             {
                 await sink.AcceptAsync(id, text, cleaned: false, cancellationToken);
             }
+        }
+
+        /// <summary>A file, or a blob streamed from the store (never loaded whole), and its size in bytes.</summary>
+        private async Task<(Stream Stream, long Size)> OpenAsync(InputFile file, CancellationToken cancellationToken)
+        {
+            if (file.BlobKey is null)
+            {
+                var stream = new FileStream(file.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                return (stream, stream.Length);
+            }
+
+            var size = await sourceBlobs.GetLengthAsync(file.BlobKey, cancellationToken) ?? throw new BlobNotFoundException(file.BlobKey);
+            return (await sourceBlobs.OpenReadAsync(file.BlobKey, cancellationToken), size);
+        }
+
+        /// <summary>A document blob (at most the record limit) into memory; a blob that changed size since it was listed ends where its bytes do.</summary>
+        private async Task<byte[]> ReadBlobAsync(string key, int length, CancellationToken cancellationToken)
+        {
+            await using var stream = await sourceBlobs.OpenReadAsync(key, cancellationToken);
+            var bytes = new byte[length];
+            var filled = 0;
+            while (filled < length)
+            {
+                var n = await stream.ReadAsync(bytes.AsMemory(filled), cancellationToken);
+                if (n == 0)
+                {
+                    return bytes[..filled];
+                }
+
+                filled += n;
+            }
+
+            return bytes;
         }
 
         private async ValueTask QuarantineAsync(string path, long line, string reason, string? detail, ReadOnlyMemory<byte> raw, CancellationToken cancellationToken)

@@ -58,4 +58,23 @@ public sealed class IngestCommandTests : IDisposable
         Assert.Contains("klingon", message);
         Assert.False(Directory.Exists(output));
     }
+
+    [Fact]
+    public async Task A_blob_prefix_source_is_read_from_the_named_folder_blob_store()
+    {
+        Write("store/raw/books/a.jsonl", Line("Call me Ishmael. Some years ago, never mind how long precisely."));
+        Write("store/raw/books/part/b.jsonl", Line("It is a way I have of driving off the spleen.") + "{broken\n");
+        var output = Path.Combine(_dir, "out");
+
+        var (code, stdout) = await RunAsync("ingest", "--source", "blob://raw/books/", "--blob-store", Path.Combine(_dir, "store"), "--output", output);
+
+        Assert.True(code == 0, stdout);
+        Assert.Contains("2 out", stdout);
+        var entry = JsonDocument.Parse(File.ReadAllLines(Path.Combine(output, "ingest", "quarantine.jsonl")).Single()).RootElement;
+        Assert.Equal(("blob://raw/books/part/b.jsonl", 2), (entry.GetProperty("file").GetString(), entry.GetProperty("line").GetInt32()));
+
+        var (missing, message) = await RunAsync("ingest", "--source", "blob://raw/books/", "--output", Path.Combine(_dir, "out2"));
+        Assert.Equal(2, missing);
+        Assert.Contains("--blob-store", message);
+    }
 }

@@ -9,7 +9,8 @@ public sealed class IngestReferenceTests : IDisposable
 
     public void Dispose() => _fx.Dispose();
 
-    private static string Example()
+    /// <summary>The first yaml block after <paramref name="heading"/> in docs/pipeline-reference.md.</summary>
+    internal static string Example(string heading = "#### Cleaning, PII and dedup of a source")
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "docs", "pipeline-reference.md")))
@@ -19,7 +20,8 @@ public sealed class IngestReferenceTests : IDisposable
 
         Assert.NotNull(dir);
         var text = File.ReadAllText(Path.Combine(dir.FullName, "docs", "pipeline-reference.md"));
-        var section = text.IndexOf("#### Cleaning, PII and dedup of a source", StringComparison.Ordinal);
+        var section = text.IndexOf(heading, StringComparison.Ordinal);
+        Assert.True(section >= 0, $"no '{heading}' in docs/pipeline-reference.md");
         var start = text.IndexOf("```yaml\n", section, StringComparison.Ordinal) + "```yaml\n".Length;
         return text[start..text.IndexOf("```", start, StringComparison.Ordinal)];
     }
@@ -87,5 +89,23 @@ public sealed class IngestReferenceTests : IDisposable
         var error = Assert.Single(e.Errors);
         Assert.Equal((line, path), (error.Line, error.Path));
         Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public async Task A_glob_reads_exactly_the_files_the_loaders_glob_rules_match()
+    {
+        // The documented rules (SourcePaths): '*' skips names starting with '.', a pattern starting with '.' matches them.
+        _fx.Write("web/a.jsonl", "{\"text\": \"visible document\"}\n");
+        _fx.Write("web/.hidden.jsonl", "{\"text\": \"hidden document\"}\n");
+        _fx.Write("web/sub/b.jsonl", "{\"text\": \"nested document\"}\n");
+
+        foreach (var (glob, expected) in new[] { ("web/*.jsonl", new[] { "visible document" }), ("web/.*.jsonl", ["hidden document"]),
+            ("web/**/*.jsonl", ["visible document", "nested document"]) })
+        {
+            var pattern = Path.Combine(_fx.Input, glob);
+            Assert.Equal(expected.Length, SourcePaths.ExpandGlob(pattern).Count);
+            var (result, _) = await _fx.IngestAsync(IngestFixture.Spec("g", pattern), $"runs/r/s/{expected.Length}{glob.Length}");
+            Assert.Equal(expected, (await _fx.DocumentsAsync(result.Shards)).Select(d => d.Text));
+        }
     }
 }

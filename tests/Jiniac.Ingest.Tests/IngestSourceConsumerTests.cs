@@ -130,6 +130,29 @@ public sealed class IngestSourceConsumerTests : IAsyncLifetime
         Assert.Equal((2L, 1L, 1L), (b.RecordsIn, b.RecordsOut, b.Duplicates));
     }
 
+    [Fact]
+    public async Task A_blob_source_is_read_from_the_platform_store_and_near_duplicates_are_counted_apart_from_exact_ones()
+    {
+        var words = string.Join(' ', Enumerable.Range(0, 60).Select(i => $"word{i * 37 % 101}"));
+        string Line(string text) => JsonSerializer.Serialize(new { text }) + "\n";
+        var blobs = _host.Services.GetRequiredService<IBlobStore>();
+        // One exact and one near duplicate (the last word differs) of the first document.
+        var content = Line(words) + Line(words) + Line(words[..words.LastIndexOf(' ')] + " different") + Line("Another document, about the quiet harbour at dawn.");
+        await blobs.PutAsync("raw/consumer/part-0.jsonl", new MemoryStream(System.Text.Encoding.UTF8.GetBytes(content)), CancellationToken.None);
+
+        await _host.Services.GetRequiredService<ICommandSender>().SendAsync(new IngestSource
+        {
+            RunId = "run-n",
+            Stage = "s",
+            Attempt = 1,
+            Source = new SourceSpec { Name = "near", Paths = ["blob://raw/consumer/"], EvalFraction = 0, Cleaning = new CleaningSpec { Repetition = false } },
+            OutputPrefix = "runs/run-n/s/ingest/near",
+        }, CancellationToken.None);
+
+        var done = await _events.WaitForAsync<SourceIngested>(e => e.RunId == "run-n");
+        Assert.Equal((4L, 2L, 1L, 1L), (done.RecordsIn, done.RecordsOut, done.Duplicates, done.NearDuplicates));
+    }
+
     /// <summary>Every event the test cares about, in arrival order, with waiters.</summary>
     public sealed class EventLog
     {

@@ -14,6 +14,27 @@ public sealed class TextCleanerTests
     }
 
     [Fact]
+    public void The_vectorised_search_for_a_first_change_finds_what_the_per_character_test_finds()
+    {
+        // Controls, separators, BOMs, paired and lone surrogates, among ASCII and Japanese.
+        char[] alphabet = ['a', ' ', '\n', '\t', '\r', '\0', '\u001F', '\u007F', '\u0085', '\u009F', '\u00A0', '\u2028', '\uFEFF', 'あ', '漢', '\uD83D', '\uDE00', '\uFFFF'];
+        var random = new Random(11);
+        for (var trial = 0; trial < 5000; trial++)
+        {
+            var chars = new char[random.Next(0, 40)];
+            for (var i = 0; i < chars.Length; i++)
+            {
+                // Mostly plain characters, so the first change lands anywhere in the text.
+                chars[i] = random.Next(6) == 0 ? alphabet[random.Next(alphabet.Length)] : alphabet[random.Next(2) == 0 ? 0 : 13];
+            }
+
+            var text = new string(chars);
+            var expected = Enumerable.Range(0, text.Length).FirstOrDefault(i => TextCleaner.NeedsChange(text, i), -1);
+            Assert.Equal(expected, TextCleaner.FirstChange(text));
+        }
+    }
+
+    [Fact]
     public void Line_endings_controls_and_trailing_spaces_are_normalised()
     {
         Assert.Equal("a\nb\nc", TextCleaner.Clean("a\r\nb\rc"));

@@ -57,6 +57,7 @@ public sealed class CurriculumTests : IDisposable
             Assert.Empty(c.Of<TokenizeShard>(x => x.RunId == RunId));
             var en = await Drive.StageView(host, RunId, "en", v => v.SourcesDone == 2, "has both sources ingested");
             Assert.Equal((5, 200L, 180L, 12L, 8L), (en.ShardsTotal, en.RecordsIn, en.RecordsOut, en.Duplicates, en.Quarantined));
+            Assert.Equal(4L, en.NearDuplicates); // near duplicates are kept apart from exact ones
 
             // With the tokenizer, every shard of stage 1 (held-out ones too) is tokenized.
             await host.Publish(tok);

@@ -83,6 +83,7 @@ public sealed class RunShards(string runId)
         RecordsIn = 100,
         RecordsOut = 90,
         Duplicates = 6,
+        NearDuplicates = 2,
         Quarantined = 4,
         BytesOut = 10_000,
         ReportBlob = $"runs/{RunId}/{stage}/ingest/{source}/report.json",

@@ -70,7 +70,7 @@ internal static class IngestBench
             }
 
             var reference = new List<(double Wall, double Cpu)>();
-            var ingest = new List<(double Wall, double Cpu, IngestResult Result)>();
+            var ingest = new List<(double Wall, double Cpu, IngestResult Result, long Allocated, int Gcs)>();
             for (var r = 0; r < repeats; r++)
             {
                 reference.Add(Reference(corpus));
@@ -88,6 +88,8 @@ internal static class IngestBench
                 | jiniac ingest, all default rules{(near ? ", MinHash 14×8 on" : ", MinHash off")} | {best.Wall:F2} | {bytes / 1e6 / best.Wall:F1} | {bytes / 1e6 / best.Cpu:F1} |
                 | ratio ingest / reference | | {refBest.Wall / best.Wall:F2} | {refBest.Cpu / best.Cpu:F2} |
 
+                ingest shards (the same bytes give the same keys) {string.Join(", ", result.Shards.Select(s => $"{s.Split} {s.ShardKey[..16]}"))}
+                ingest allocated {best.Allocated / 1e6:F0} MB ({best.Allocated / (double)bytes:F2} bytes per input byte), {best.Gcs} gen-0 collections; peak working set of the process {Environment.WorkingSet / 1e6:F0} MB now, {Process.GetCurrentProcess().PeakWorkingSet64 / 1e6:F0} MB at most
                 ingest kept {result.RecordsOut:N0} of {result.RecordsIn:N0} documents; dropped {string.Join(", ", result.Dropped.Select(d => $"{d.Key} {d.Value}"))}; {result.Duplicates} exact and {result.NearDuplicates} near duplicates; PII {string.Join(", ", result.PiiHits.Select(d => $"{d.Key} {d.Value}"))}
                 """));
             return 0;
@@ -298,19 +300,23 @@ internal static class IngestBench
         return ClockGetTime(ClockThreadCpuTimeId, out var t) == 0 ? t.Seconds + t.Nanoseconds / 1e9 : Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
     }
 
-    private static (double Wall, double Cpu, IngestResult Result) Ingest(string corpus, string outputDir, bool near, CleaningSpec cleaning, PiiSpec pii)
+    private static (double Wall, double Cpu, IngestResult Result, long Allocated, int Gcs) Ingest(string corpus, string outputDir, bool near, CleaningSpec cleaning, PiiSpec pii)
     {
         var blobs = new FolderBlobStore(outputDir);
         var ingestor = new SourceIngestor(blobs, new IngestOptions { TempDir = Path.Combine(outputDir, ".tmp") }, TimeProvider.System,
             NullLogger<SourceIngestor>.Instance);
         var spec = new SourceSpec { Name = "bench", Paths = [corpus], EvalFraction = 0.01, ShardBytes = 64 << 20, Dedup = new DedupSpec { Near = near },
             Cleaning = cleaning, Pii = pii };
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var gcs = GC.CollectionCount(0);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
         var watch = Stopwatch.StartNew();
         var result = ingestor.IngestAsync(spec, "bench", _ => Task.CompletedTask, CancellationToken.None).GetAwaiter().GetResult();
         var wall = watch.Elapsed.TotalSeconds;
         var used = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds;
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        gcs = GC.CollectionCount(0) - gcs;
         Directory.Delete(outputDir, recursive: true);
-        return (wall, used, result);
+        return (wall, used, result, allocated, gcs);
     }
 }

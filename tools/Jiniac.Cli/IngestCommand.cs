@@ -13,24 +13,26 @@ namespace Jiniac.Cli;
 internal static class IngestCommand
 {
     public const string OutputPrefix = "ingest";
-    private const string UsageText = "usage: jiniac ingest --source FILE_OR_GLOB... [--config source.yaml] --output DIR";
+    private const string UsageText = "usage: jiniac ingest --source FILE_OR_GLOB_OR_BLOB... [--config source.yaml] [--blob-store DIR|azure] --output DIR";
 
     public static async Task<int> ExecuteAsync(CliArgs args)
     {
         var sources = args.GetAll("source");
         var config = args.Get("config");
         var output = args.Get("output");
+        var blobStore = args.Get("blob-store");
         args.RejectUnknown();
         if (output is null || args.Positionals.Count > 0 || (sources.Count == 0 && config is null))
         {
             throw new CliException(UsageText);
         }
 
-        var spec = ReadSpec(config, [.. sources.Select(Path.GetFullPath)]);
+        var spec = ReadSpec(config, [.. sources.Select(s => BlobSourcePaths.IsBlob(s) ? s : Path.GetFullPath(s))]);
         var outputDir = Path.GetFullPath(output);
         Directory.CreateDirectory(outputDir);
         var blobs = new FolderBlobStore(outputDir);
-        var ingestor = new SourceIngestor(blobs, new IngestOptions { TempDir = Path.Combine(outputDir, ".tmp") }, TimeProvider.System,
+        var sourceBlobs = SourceStore(blobStore, spec, outputDir) ?? blobs;
+        var ingestor = new SourceIngestor(blobs, sourceBlobs, new IngestOptions { TempDir = Path.Combine(outputDir, ".tmp") }, TimeProvider.System,
             NullLogger<SourceIngestor>.Instance);
 
         using var cancel = new CancellationTokenSource();
@@ -78,6 +80,45 @@ internal static class IngestCommand
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// Where blob:// sources are read: a folder store, or Azure Blob Storage configured as a service's
+    /// <c>Jiniac:Blobs</c> is (environment). Null when no path is a blob.
+    /// </summary>
+    private static IBlobStore? SourceStore(string? option, SourceSpec spec, string outputDir)
+    {
+        if (!spec.Paths.Any(BlobSourcePaths.IsBlob))
+        {
+            return option is null ? null : throw new CliException("--blob-store is only for blob:// sources");
+        }
+
+        if (option is null)
+        {
+            throw new CliException("blob:// sources need --blob-store DIR (a folder blob store) or --blob-store azure");
+        }
+
+        if (option != "azure")
+        {
+            var root = Path.GetFullPath(option);
+            return Directory.Exists(root) ? new FolderBlobStore(root) : throw new CliException($"blob store folder not found '{root}'");
+        }
+
+        var connection = Environment.GetEnvironmentVariable("Jiniac__Blobs__ConnectionString");
+        if (string.IsNullOrWhiteSpace(connection))
+        {
+            throw new CliException("--blob-store azure needs the connection string in Jiniac__Blobs__ConnectionString");
+        }
+
+        var container = Environment.GetEnvironmentVariable("Jiniac__Blobs__Container") is { Length: > 0 } named ? named : new BlobStoreOptions().Container;
+        try
+        {
+            return new AzureBlobStore(connection, container, Path.Combine(outputDir, ".tmp", "blob-cache"));
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw new CliException($"Jiniac__Blobs__ConnectionString is not a valid Azure Storage connection string: {e.Message}");
+        }
     }
 
     private static SourceSpec ReadSpec(string? config, IReadOnlyList<string> sources)

@@ -100,7 +100,7 @@ internal static class RunViewRenderer
                 Markup.Escape(s.Name),
                 Colour(s.Status) + (s.Attempt > 1 ? $" (attempt {s.Attempt})" : "") + (string.IsNullOrEmpty(s.Reason) ? "" : $"\n[red]{Markup.Escape(s.Reason)}[/]"),
                 $"{s.Ingest.RecordsIn}/{s.Ingest.RecordsOut}",
-                s.Ingest.Duplicates.ToString(Inv),
+                s.Ingest.NearDuplicates > 0 ? $"{s.Ingest.Duplicates.ToString(Inv)} +{s.Ingest.NearDuplicates.ToString(Inv)} near" : s.Ingest.Duplicates.ToString(Inv),
                 s.Ingest.Quarantined.ToString(Inv),
                 $"{s.Shards.Tokenized}/{s.Shards.Total}",
                 s.TokensTrained.ToString("N0", Inv),

@@ -92,9 +92,16 @@ for corpus in en ja; do
     hnc=$(field "$out.hfn.log" hf cold mb_s); hnw=$(field "$out.hfn.log" hf warm mb_s)
     jnc=$(field "$out.jn.log" jiniac cold mb_s); jnw=$(field "$out.jn.log" jiniac warm mb_s)
     j1cw=$(field "$out.j1.log" jiniac cold mb_s)
+    # On a shared machine wall time at N threads measures the other load; MB per CPU-second at N threads over
+    # the same at 1 thread is the parallel work efficiency (1.0: no time lost to locks, contention or idle
+    # waits), and N times it is the speed-up N free cores would give.
+    jncc=$(field "$out.jn.log" jiniac cold cpu_mb_s); hncc=$(field "$out.hfn.log" hf cold cpu_mb_s)
+    eff=$(awk -v a="$jncc" -v b="$j1c" 'BEGIN { printf "%.2f", a / b }')
+    heff=$(awk -v a="$hncc" -v b="$h1c" 'BEGIN { printf "%.2f", a / b }')
+    proj=$(awk -v e="$eff" -v n="$cores" 'BEGIN { printf "%.1f×", e * n }')
     mlr=—; [ "$ml1c" != — ] && mlr=$(ratio "$j1c" "$ml1c")
     one+=("| $corpus | $tok | $mb | $h1c | $ml1c | $j1c | **$(ratio "$j1c" "$h1c")** | $wall | $mlr | $j1x | $(ratio "$j1x" "$h1c") | $j1n | $(ratio "$j1n" "$h1c") | $h1w | $ml1w | $j1w | $(ratio "$j1w" "$h1w") | $same |")
-    all+=("| $corpus | $tok | $hnc | $jnc | **$(ratio "$jnc" "$hnc")** | $j1cw | $(ratio "$jnc" "$j1cw") | $hnw | $jnw | $(ratio "$jnw" "$hnw") |")
+    all+=("| $corpus | $tok | $hnc | $jnc | **$(ratio "$jnc" "$hnc")** | $j1cw | $(ratio "$jnc" "$j1cw") | $hncc | $jncc | **$(ratio "$jncc" "$hncc")** | $heff | $eff | **$proj** | $hnw | $jnw | $(ratio "$jnw" "$hnw") |")
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -105,9 +112,9 @@ echo "| text | tokenizer | MB | HF cold | ML.NET cold | ours cold | ours/HF cold
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${one[@]}"
 echo
-echo "All $cores cores (HF: encodeBatch, RAYON_NUM_THREADS=$cores; ours: Parallel.For over documents, $cores threads). Wall-clock MB/s."
+echo "All $cores cores (HF: encodeBatch, RAYON_NUM_THREADS=$cores; ours: Parallel.For over documents, $cores threads). Wall-clock MB/s, then MB per CPU-second."
 echo
-echo "| text | tokenizer | HF cold | ours cold | ours/HF cold | ours cold, 1 thread | ours scaling ($cores thr / 1 thr) | HF warm | ours warm | ours/HF warm |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| text | tokenizer | HF cold | ours cold | ours/HF cold | ours cold, 1 thread | ours wall scaling ($cores thr / 1 thr) | HF cold per CPU-s | ours cold per CPU-s | ours/HF per CPU-s | HF work efficiency ($cores thr / 1 thr, per CPU-s) | ours work efficiency | ours speed-up on $cores free cores (cores × efficiency) | HF warm | ours warm | ours/HF warm |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${all[@]}"
 exit $status

@@ -723,6 +723,18 @@ public static partial class PipelineLoader
                     continue;
                 }
 
+                if (BlobSourcePaths.IsBlob(text))
+                {
+                    // Only the syntax can be checked here; the blobs are listed when the source is ingested.
+                    if (BlobSourcePaths.Problem(text) is { } problem)
+                    {
+                        diagnostics.Add(at, path, problem);
+                    }
+
+                    resolved.Add(text);
+                    continue;
+                }
+
                 string full;
                 try
                 {

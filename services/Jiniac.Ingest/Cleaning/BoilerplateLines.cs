@@ -21,9 +21,15 @@ internal static class BoilerplateLines
 
     private static readonly string[] CookieWords = ["cookie", "クッキー"];
 
-    // One vectorised multi-string search tells whether a line can be a footer at all (most lines are not).
-    private static readonly SearchValues<string> FooterWords =
-        SearchValues.Create([.. FooterMarks, .. CookieWords, "copyright", "(c)", "©"], StringComparison.OrdinalIgnoreCase);
+    // Two vectorised multi-string searches tell whether a line can be a footer at all (most lines are not);
+    // the exact checks below decide. English: a piece of each word ignoring case ("all r", "coo" for cookie,
+    // "copyr", "(c)"), chosen without i, k or s, which non-ASCII characters can match ignoring case and which
+    // send .NET's search to a per-character Unicode automaton many times slower. Japanese and '©' (no case): ordinally.
+    private static readonly SearchValues<string> FooterAsciiWords =
+        SearchValues.Create(["all r", "coo", "copyr", "(c)"], StringComparison.OrdinalIgnoreCase);
+
+    private static readonly SearchValues<string> FooterOtherWords =
+        SearchValues.Create(["無断転載", "無断複写", "無断複製", "禁無断転載", "著作権所有", "クッキー", "©"], StringComparison.Ordinal);
 
     private static readonly SearchValues<char> NavigationMarks = SearchValues.Create(">»›≫|•·");
 
@@ -102,7 +108,7 @@ internal static class BoilerplateLines
     /// <summary>A short line that is a copyright footer ("© 2024 Example Inc.", "Copyright (c) ...", "無断転載を禁じます") or a cookie notice.</summary>
     internal static bool IsFooter(ReadOnlySpan<char> line)
     {
-        if (line.Length > MaxFooterChars || line.IndexOfAny(FooterWords) < 0)
+        if (line.Length > MaxFooterChars || !MayBeFooter(line))
         {
             return false;
         }
@@ -136,6 +142,9 @@ internal static class BoilerplateLines
 
         return false;
     }
+
+    /// <summary>False when the line holds none of the footer and cookie words (ignoring case): it cannot be a footer.</summary>
+    internal static bool MayBeFooter(ReadOnlySpan<char> line) => line.IndexOfAny(FooterAsciiWords) >= 0 || line.IndexOfAny(FooterOtherWords) >= 0;
 
     // "Copyright © 2020 X", "Copyright (C) 2001-2024 X", "Copyright 2020 X", "(c) 2020 X" — not "Copyright law says ...".
     private static bool StartsWithCopyright(ReadOnlySpan<char> line)

@@ -36,6 +36,16 @@ internal sealed class HashCounter
     /// <summary>Adds one occurrence of <paramref name="key"/>; returns its count including this one.</summary>
     public int Increment(ulong key)
     {
+        IncrementSlot(key, out var count);
+        return count;
+    }
+
+    /// <summary>The count now held in a slot <see cref="IncrementSlot"/> returned (valid until the next reset).</summary>
+    public int CountAt(int slot) => _counts[slot];
+
+    /// <summary>Adds one occurrence of <paramref name="key"/>; returns its slot, and its count including this one.</summary>
+    public int IncrementSlot(ulong key, out int count)
+    {
         key = key == 0 ? 1 : key; // 0 marks an empty slot
         var i = (int)((key ^ (key >> 32)) & (uint)_mask);
         while (true)
@@ -43,14 +53,16 @@ internal sealed class HashCounter
             var k = _keys[i];
             if (k == key)
             {
-                return ++_counts[i];
+                count = ++_counts[i];
+                return i;
             }
 
             if (k == 0)
             {
                 _keys[i] = key;
                 _counts[i] = 1;
-                return 1;
+                count = 1;
+                return i;
             }
 
             i = (i + 1) & _mask;

@@ -22,25 +22,51 @@ internal readonly record struct ScriptStats(int Letters, int Japanese, int Kana,
         : (double)Latin / Letters >= 0.5 ? "en"
         : "other";
 
-    public static ScriptStats Of(ReadOnlySpan<char> text)
+    // Each flag byte of CharClass spread into eight 8-bit lanes of a ulong (lane i = bit i of the flags), so a
+    // character's classes are counted with one add: the lanes are summed for up to 255 characters, then flushed.
+    private static readonly ulong[] Spread = BuildSpread();
+
+    private static ulong[] BuildSpread()
     {
-        // Branch-free counting from the character table (CharClass).
-        var table = CharClass.Table;
-        int letters = 0, japanese = 0, kana = 0, latin = 0, digits = 0, symbols = 0, spaces = 0;
-        foreach (var c in text)
+        var spread = new ulong[256];
+        for (var f = 0; f < 256; f++)
         {
-            int f = table[c];
-            letters += f & 1;
-            digits += (f >> 1) & 1;
-            symbols += (f >> 2) & 1;
-            japanese += (f >> 3) & 1;
-            kana += ((f >> 4) | (f >> 5)) & 1;
-            latin += (f >> 6) & 1;
-            spaces += f >> 7;
+            for (var bit = 0; bit < 8; bit++)
+            {
+                spread[f] |= (ulong)((f >> bit) & 1) << (bit * 8);
+            }
         }
 
-        var nonSpace = text.Length - spaces;
-        return new ScriptStats(letters, japanese, kana, latin, digits, symbols, nonSpace);
+        return spread;
+    }
+
+    public static ScriptStats Of(ReadOnlySpan<char> text)
+    {
+        var table = CharClass.Table;
+        var spread = Spread;
+        long letters = 0, digits = 0, symbols = 0, japanese = 0, hiragana = 0, katakana = 0, latin = 0, spaces = 0;
+        for (var start = 0; start < text.Length; start += 255)
+        {
+            var chunk = text.Slice(start, Math.Min(255, text.Length - start));
+            var lanes = 0UL;
+            foreach (var c in chunk)
+            {
+                lanes += spread[table[c]];
+            }
+
+            letters += (long)(lanes & 0xFF);
+            digits += (long)((lanes >> 8) & 0xFF);
+            symbols += (long)((lanes >> 16) & 0xFF);
+            japanese += (long)((lanes >> 24) & 0xFF);
+            hiragana += (long)((lanes >> 32) & 0xFF);
+            katakana += (long)((lanes >> 40) & 0xFF);
+            latin += (long)((lanes >> 48) & 0xFF);
+            spaces += (long)(lanes >> 56);
+        }
+
+        // A character is never both hiragana and katakana, so kana is their sum.
+        var nonSpace = text.Length - (int)spaces;
+        return new ScriptStats((int)letters, (int)japanese, (int)(hiragana + katakana), (int)latin, (int)digits, (int)symbols, nonSpace);
     }
 }
 
@@ -66,6 +92,9 @@ internal sealed class RepetitionFilter
     private readonly HashCounter _counter = new();
     private ulong[] _grams = new ulong[1024];
     private int[] _gramChars = new int[1024];
+    private bool[] _repeated = new bool[1025];
+    private int[] _candidates = new int[1024];
+    private int[] _slots = new int[1024];
 
     public static IEnumerable<string> RuleNames =>
         [DupLineFrac, DupParaFrac, DupLineCharFrac, DupParaCharFrac, .. TopNames, .. DupNames];
@@ -100,11 +129,18 @@ internal sealed class RepetitionFilter
         {
             _grams = new ulong[tokens.Length];
             _gramChars = new int[tokens.Length];
+            _repeated = new bool[tokens.Length + 1];
+            _candidates = new int[tokens.Length];
+            _slots = new int[tokens.Length];
         }
 
         // _grams[i] holds the hash of the n-gram starting at token i, extended by one token per round.
+        // An n-gram can occur twice only if both (n-1)-grams in it do (the one at i and the one at i + 1), so from
+        // the 3-grams on only those positions are candidates: the others occur once, which is all the rules need to
+        // know of them. The outcome is the same as counting every position (but for 64-bit hash collisions).
         tokens.CopyTo(_grams);
         tokenChars.CopyTo(_gramChars);
+        var candidates = 0;
         for (var n = 2; n <= 10; n++)
         {
             var count = tokens.Length - n + 1;
@@ -113,17 +149,42 @@ internal sealed class RepetitionFilter
                 break;
             }
 
-            for (var i = 0; i < count; i++)
+            if (n == 2)
             {
+                for (var i = 0; i < count; i++)
+                {
+                    _candidates[i] = i;
+                }
+
+                candidates = count;
+            }
+            else
+            {
+                var kept = 0;
+                for (var k = 0; k < candidates; k++)
+                {
+                    var i = _candidates[k];
+                    if (i < count && _repeated[i] && _repeated[i + 1])
+                    {
+                        _candidates[kept++] = i;
+                    }
+                }
+
+                candidates = kept;
+            }
+
+            for (var k = 0; k < candidates; k++)
+            {
+                var i = _candidates[k];
                 _grams[i] = ScriptTokens.Combine(_grams[i], tokens[i + n - 1]);
                 _gramChars[i] += tokenChars[i + n - 1] + 1; // joined with a space, as datatrove's " ".join
             }
 
             // When no n-gram repeats, no longer one can (its prefix would repeat): every later rule passes.
-            // Most documents stop here after the 3- or 4-grams, which halves the cost of this filter.
+            // Most documents stop here after the 3- or 4-grams.
             if (n <= 4)
             {
-                var share = TopShare(count, out var repeats);
+                var share = TopShare(candidates, out var repeats);
                 if (share / length > TopNGrams[n - 2].Max)
                 {
                     return TopNames[n - 2];
@@ -136,7 +197,7 @@ internal sealed class RepetitionFilter
             }
             else
             {
-                var duplicated = DuplicatedChars(count, n);
+                var duplicated = DuplicatedChars(candidates, n);
                 if (duplicated / length > DupNGrams[n - 5].Max)
                 {
                     return DupNames[n - 5];
@@ -146,20 +207,28 @@ internal sealed class RepetitionFilter
                 {
                     return null;
                 }
+
+                CountCandidates(candidates);
             }
+
+            MarkRepeated(candidates);
         }
 
         return null;
     }
 
-    private double TopShare(int count, out bool repeats)
+    // The most frequent n-gram among the candidates (non-candidates occur once): count × its characters, the
+    // longest on a tie in count, reached first in document order as before.
+    private double TopShare(int candidates, out bool repeats)
     {
-        _counter.Reset(count);
+        _counter.Reset(candidates);
         var best = 0;
         var bestChars = 0;
-        for (var i = 0; i < count; i++)
+        for (var k = 0; k < candidates; k++)
         {
-            var c = _counter.Increment(_grams[i]);
+            var i = _candidates[k];
+            var slot = _counter.IncrementSlot(_grams[i], out var c);
+            _slots[k] = slot;
             if (c > best || (c == best && _gramChars[i] > bestChars))
             {
                 best = c;
@@ -171,26 +240,55 @@ internal sealed class RepetitionFilter
         return best < 2 ? 0 : (double)best * bestChars;
     }
 
-    // datatrove's find_all_duplicate: a repeated n-gram's characters count once per repeat and the scan skips past it.
-    private double DuplicatedChars(int count, int n)
+    // datatrove's find_all_duplicate: a repeated n-gram's characters count once per repeat and the scan skips
+    // past it. A position that is no candidate occurs once: its first occurrence is never a repeat, so the scan
+    // moves one on, as it would after counting it.
+    private double DuplicatedChars(int candidates, int n)
     {
-        _counter.Reset(count);
+        _counter.Reset(candidates);
         var repeated = 0L;
-        var i = 0;
-        while (i < count)
+        var next = 0;
+        for (var k = 0; k < candidates; k++)
         {
+            var i = _candidates[k];
+            if (i < next)
+            {
+                continue; // skipped past by the last repeat
+            }
+
             if (_counter.Increment(_grams[i]) > 1)
             {
                 repeated += _gramChars[i];
-                i += n;
-            }
-            else
-            {
-                i++;
+                next = i + n;
             }
         }
 
         return repeated;
+    }
+
+    // Full counts of the candidates (DuplicatedChars' skipping leaves some uncounted), for the next round's candidates.
+    private void CountCandidates(int candidates)
+    {
+        _counter.Reset(candidates);
+        for (var k = 0; k < candidates; k++)
+        {
+            _slots[k] = _counter.IncrementSlot(_grams[_candidates[k]], out _);
+        }
+    }
+
+    // _repeated[i]: the n-gram at i occurs at least twice (false for every position that was no candidate).
+    private void MarkRepeated(int candidates)
+    {
+        if (candidates > 0)
+        {
+            // Candidates ascend and only shrink: the next round reads no further than the last one + 1.
+            Array.Clear(_repeated, 0, _candidates[candidates - 1] + 2);
+        }
+
+        for (var k = 0; k < candidates; k++)
+        {
+            _repeated[_candidates[k]] = _counter.CountAt(_slots[k]) >= 2;
+        }
     }
 
     // Paragraphs are split at blank lines, lines at line breaks; empty pieces are skipped.

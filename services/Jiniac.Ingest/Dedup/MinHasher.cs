@@ -21,6 +21,7 @@ internal sealed class MinHasher
     private readonly int _rows;
     private readonly uint[] _seeds;
     private readonly uint[] _signature;
+    private uint[] _shingles = new uint[1024];
 
     public MinHasher(int shingle, int bands, int rows)
     {
@@ -28,7 +29,8 @@ internal sealed class MinHasher
         _bands = bands;
         _rows = rows;
         var permutations = bands * rows;
-        var padded = (permutations + Vector256<uint>.Count - 1) / Vector256<uint>.Count * Vector256<uint>.Count;
+        // Padded to whole vectors; the extra permutations are computed and never used (seeds come in sequence, so padding changes none).
+        var padded = (permutations + Vector512<uint>.Count - 1) / Vector512<uint>.Count * Vector512<uint>.Count;
         _seeds = new uint[padded];
         _signature = new uint[padded];
         // Fixed seeds (splitmix64 from a constant): signatures must not change between runs or machines.
@@ -48,9 +50,13 @@ internal sealed class MinHasher
     /// <summary>Writes the band keys of the document with these token hashes into <paramref name="keys"/> (length = bands).</summary>
     public void BandKeys(ReadOnlySpan<ulong> tokens, Span<ulong> keys)
     {
-        var signature = _signature.AsSpan();
-        signature.Fill(uint.MaxValue);
         var shingles = Math.Max(1, tokens.Length - _shingle + 1);
+        if (_shingles.Length < shingles)
+        {
+            _shingles = new uint[Math.Max(shingles, _shingles.Length * 2)];
+        }
+
+        var hashes = _shingles.AsSpan(0, shingles);
         for (var i = 0; i < shingles; i++)
         {
             var h = 0xCBF29CE484222325UL;
@@ -60,52 +66,96 @@ internal sealed class MinHasher
                 h = ScriptTokens.Combine(h, tokens[j]);
             }
 
-            Update(signature, (uint)(h ^ (h >> 32)));
+            hashes[i] = (uint)(h ^ (h >> 32));
         }
 
+        Signature(hashes, _signature);
         for (var b = 0; b < _bands; b++)
         {
             var key = 0x84222325CBF29CE4UL ^ (ulong)b;
             for (var r = 0; r < _rows; r++)
             {
-                key = ScriptTokens.Combine(key, signature[b * _rows + r]);
+                key = ScriptTokens.Combine(key, _signature[b * _rows + r]);
             }
 
             keys[b] = key;
         }
     }
 
-    private void Update(Span<uint> signature, uint shingle)
+    /// <summary>
+    /// signature[p] = min over shingles of mix(shingle ^ seed[p]). Permutations are the outer loop, a vector
+    /// of them at a time, so the running minimum and the seeds stay in registers while the shingles stream by.
+    /// </summary>
+    private void Signature(ReadOnlySpan<uint> shingles, Span<uint> signature)
     {
         var seeds = _seeds.AsSpan();
+        var p = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var m1 = Vector512.Create(0x7FEB352Du);
+            var m2 = Vector512.Create(0x846CA68Bu);
+            for (; p + Vector512<uint>.Count <= seeds.Length; p += Vector512<uint>.Count)
+            {
+                var seed = Vector512.Create<uint>(seeds[p..]);
+                var min = Vector512<uint>.AllBitsSet;
+                foreach (var shingle in shingles)
+                {
+                    var v = Vector512.Create(shingle) ^ seed;
+                    v ^= Vector512.ShiftRightLogical(v, 16);
+                    v *= m1;
+                    v ^= Vector512.ShiftRightLogical(v, 15);
+                    v *= m2;
+                    v ^= Vector512.ShiftRightLogical(v, 16);
+                    min = Vector512.Min(min, v);
+                }
+
+                min.CopyTo(signature[p..]);
+            }
+        }
+
         if (Vector256.IsHardwareAccelerated)
         {
-            var x = Vector256.Create(shingle);
             var m1 = Vector256.Create(0x7FEB352Du);
             var m2 = Vector256.Create(0x846CA68Bu);
-            for (var i = 0; i < seeds.Length; i += Vector256<uint>.Count)
+            for (; p + Vector256<uint>.Count <= seeds.Length; p += Vector256<uint>.Count)
             {
-                var v = x ^ Vector256.Create<uint>(seeds[i..]);
-                v ^= Vector256.ShiftRightLogical(v, 16);
-                v *= m1;
-                v ^= Vector256.ShiftRightLogical(v, 15);
-                v *= m2;
-                v ^= Vector256.ShiftRightLogical(v, 16);
-                Vector256.Min(v, Vector256.Create<uint>(signature[i..])).CopyTo(signature[i..]);
+                var seed = Vector256.Create<uint>(seeds[p..]);
+                var min = Vector256<uint>.AllBitsSet;
+                foreach (var shingle in shingles)
+                {
+                    var v = Vector256.Create(shingle) ^ seed;
+                    v ^= Vector256.ShiftRightLogical(v, 16);
+                    v *= m1;
+                    v ^= Vector256.ShiftRightLogical(v, 15);
+                    v *= m2;
+                    v ^= Vector256.ShiftRightLogical(v, 16);
+                    min = Vector256.Min(min, v);
+                }
+
+                min.CopyTo(signature[p..]);
+            }
+        }
+
+        for (; p < seeds.Length; p++)
+        {
+            var min = uint.MaxValue;
+            foreach (var shingle in shingles)
+            {
+                min = Math.Min(min, Mix(shingle ^ seeds[p]));
             }
 
-            return;
+            signature[p] = min;
         }
+    }
 
-        for (var i = 0; i < seeds.Length; i++)
-        {
-            var v = shingle ^ seeds[i];
-            v ^= v >> 16;
-            v *= 0x7FEB352Du;
-            v ^= v >> 15;
-            v *= 0x846CA68Bu;
-            v ^= v >> 16;
-            signature[i] = Math.Min(signature[i], v);
-        }
+    /// <summary>One permutation of a shingle hash (the scalar form of the vector code above; lowbias32's constants).</summary>
+    internal static uint Mix(uint v)
+    {
+        v ^= v >> 16;
+        v *= 0x7FEB352Du;
+        v ^= v >> 15;
+        v *= 0x846CA68Bu;
+        v ^= v >> 16;
+        return v;
     }
 }

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Microsoft.Win32.SafeHandles;
 
 namespace Jiniac.Ingest.Reading;
 
@@ -7,26 +6,20 @@ namespace Jiniac.Ingest.Reading;
 internal static class GzipTrailer
 {
     /// <summary>
-    /// True when the file's last 8 bytes are the CRC-32 and length of <paramref name="crc"/>/<paramref name="length"/>.
+    /// True when the input's last 8 bytes (<paramref name="tail"/>, of an input of <paramref name="size"/> bytes) are
+    /// the CRC-32 and length of <paramref name="crc"/>/<paramref name="length"/>.
     /// A truncated file ends in compressed data instead, so this fails (odds of a chance match: 2^-64).
     /// Concatenated multi-member files carry only their last member's trailer there and also fail: they
     /// are rare for .jsonl.gz and are reported, never dropped (what was read is kept either way).
     /// </summary>
-    public static bool Matches(SafeFileHandle file, uint crc, long length)
+    public static bool Matches(ReadOnlySpan<byte> tail, long size, uint crc, long length)
     {
-        var size = RandomAccess.GetLength(file);
-        if (size < 18)
+        if (size < 18 || tail.Length != 8)
         {
             return false;
         }
 
-        Span<byte> trailer = stackalloc byte[8];
-        if (RandomAccess.Read(file, trailer, size - 8) != 8)
-        {
-            return false;
-        }
-
-        return BinaryPrimitives.ReadUInt32LittleEndian(trailer) == crc
-            && BinaryPrimitives.ReadUInt32LittleEndian(trailer[4..]) == unchecked((uint)length);
+        return BinaryPrimitives.ReadUInt32LittleEndian(tail) == crc
+            && BinaryPrimitives.ReadUInt32LittleEndian(tail[4..]) == unchecked((uint)length);
     }
 }

@@ -1,6 +1,5 @@
-using System.Text;
-using System.Text.RegularExpressions;
 using Jiniac.Contracts.Pipeline;
+using Jiniac.Hosting.Blobs;
 
 namespace Jiniac.Ingest.Reading;
 
@@ -14,9 +13,10 @@ internal enum InputKind
     Parquet,
 }
 
-/// <param name="Path">Absolute path of the file.</param>
+/// <param name="Path">Absolute path of the file, or <c>blob://KEY</c> for a blob: what reports and the quarantine name.</param>
 /// <param name="RelativeName">Path below the spec entry that found it ('/'-separated): used in document ids, so they do not depend on where the data sits.</param>
-internal sealed record InputFile(string Path, string RelativeName, InputKind Kind);
+/// <param name="BlobKey">The blob's key when the input is a blob in the store (then <paramref name="Path"/> is its blob:// name).</param>
+internal sealed record InputFile(string Path, string RelativeName, InputKind Kind, string? BlobKey = null);
 
 /// <summary>Expands a source's paths (files, folders, globs with *, ** and ?) into files in a deterministic order.</summary>
 internal static class SourceFiles
@@ -35,9 +35,9 @@ internal static class SourceFiles
     /// entries keep their order; a file found twice is read once.
     /// </summary>
     /// <exception cref="SourceUnreadableException">an entry is not absolute, does not exist or matches nothing.</exception>
-    public static IReadOnlyList<InputFile> Resolve(SourceSpec spec, out int skippedFiles)
+    public static async Task<(IReadOnlyList<InputFile> Files, int SkippedFiles)> ResolveAsync(SourceSpec spec, IBlobStore blobs, CancellationToken cancellationToken)
     {
-        skippedFiles = 0;
+        var skippedFiles = 0;
         if (spec.Paths.Count == 0)
         {
             throw new SourceUnreadableException($"source '{spec.Name}' lists no paths");
@@ -47,6 +47,12 @@ internal static class SourceFiles
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in spec.Paths)
         {
+            if (BlobSourcePaths.IsBlob(entry))
+            {
+                skippedFiles += await AddBlobsAsync(spec, entry, blobs, files, seen, cancellationToken);
+                continue;
+            }
+
             if (!Path.IsPathFullyQualified(entry))
             {
                 throw new SourceUnreadableException($"source '{spec.Name}': path '{entry}' is not absolute");
@@ -107,7 +113,100 @@ internal static class SourceFiles
             }
         }
 
-        return files;
+        return (files, skippedFiles);
+    }
+
+    /// <summary>
+    /// A blob:// entry: one key, every blob below a prefix, or the blobs below a glob's literal prefix that match
+    /// it, in ordinal key order, by the same format rules as files. Returns how many listed blobs were skipped.
+    /// </summary>
+    private static async Task<int> AddBlobsAsync(SourceSpec spec, string entry, IBlobStore blobs, List<InputFile> files, HashSet<string> seen,
+        CancellationToken cancellationToken)
+    {
+        if (BlobSourcePaths.Problem(entry) is { } problem)
+        {
+            throw new SourceUnreadableException($"source '{spec.Name}': {problem}");
+        }
+
+        var (prefix, pattern) = BlobSourcePaths.Split(entry);
+        var found = new List<(string Key, string Relative)>();
+        var explicitBlob = false;
+        try
+        {
+            if (pattern is null && !prefix.EndsWith('/') && await blobs.ExistsAsync(prefix, cancellationToken))
+            {
+                explicitBlob = true;
+                found.Add((prefix, prefix[(prefix.LastIndexOf('/') + 1)..]));
+            }
+            else
+            {
+                var listed = pattern is null && !prefix.EndsWith('/') ? prefix + "/" : prefix;
+                await foreach (var key in blobs.ListAsync(listed, cancellationToken))
+                {
+                    var relative = key[listed.Length..];
+                    if (pattern is null ? !HiddenBelow(relative) : BlobSourcePaths.Matches(pattern, relative))
+                    {
+                        found.Add((key, relative));
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or ArgumentException)
+        {
+            throw new SourceUnreadableException($"source '{spec.Name}': cannot list '{entry}' in the blob store: {e.Message}");
+        }
+
+        if (found.Count == 0)
+        {
+            throw new SourceUnreadableException($"source '{spec.Name}': '{entry}' matches no blob in the blob store");
+        }
+
+        found.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var matched = 0;
+        var skipped = 0;
+        foreach (var (key, relative) in found)
+        {
+            var kind = KindOf(key, spec.Format, explicitBlob || pattern is not null);
+            if (kind is null)
+            {
+                if (explicitBlob)
+                {
+                    throw new SourceUnreadableException(
+                        $"source '{spec.Name}': cannot tell the format of '{entry}' from its extension; set the source's format");
+                }
+
+                skipped++;
+                continue;
+            }
+
+            matched++;
+            var name = BlobSourcePaths.Scheme + key;
+            if (seen.Add(name))
+            {
+                files.Add(new InputFile(name, relative, kind.Value, key));
+            }
+        }
+
+        if (matched == 0)
+        {
+            throw new SourceUnreadableException($"source '{spec.Name}': '{entry}' matches no {Describe(spec.Format)} blobs");
+        }
+
+        return skipped;
+    }
+
+    // A folder walk skips hidden files; a prefix listing skips names with a hidden segment the same way.
+    private static bool HiddenBelow(string relative)
+    {
+        foreach (var segment in relative.Split('/'))
+        {
+            if (segment.StartsWith('.'))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>The reader for a file; null when it is not part of the source. An explicit format is trusted for files named explicitly or by a glob.</summary>
@@ -145,13 +244,13 @@ internal static class SourceFiles
         _ => ".jsonl/.jsonl.gz/.jsonl.zst/.parquet/.txt/.md/.html",
     };
 
+    // The loader's glob rules (SourcePaths), so a glob it accepted matches the same files here; names are
+    // relative to the folder before the first segment with a wildcard.
     private static void ExpandGlob(string pattern, List<(string Path, string Relative)> found)
     {
-        // The folder before the first segment with a wildcard is where the search starts.
-        var normalized = pattern.Replace('\\', '/');
-        var segments = normalized.Split('/');
+        var segments = pattern.Replace('\\', '/').Split('/');
         var firstWild = 0;
-        while (firstWild < segments.Length && segments[firstWild].AsSpan().IndexOfAny('*', '?') < 0)
+        while (firstWild < segments.Length && !SourcePaths.IsGlob(segments[firstWild]))
         {
             firstWild++;
         }
@@ -162,62 +261,10 @@ internal static class SourceFiles
             root = "/";
         }
 
-        if (!Directory.Exists(root))
+        foreach (var file in SourcePaths.ExpandGlob(pattern))
         {
-            return;
+            found.Add((file, Relative(root, file)));
         }
-
-        var relativePattern = string.Join('/', segments, firstWild, segments.Length - firstWild);
-        var regex = GlobToRegex(relativePattern);
-        var options = relativePattern.Contains('/') || relativePattern.Contains("**", StringComparison.Ordinal)
-            ? Recursive
-            : new EnumerationOptions { IgnoreInaccessible = true, AttributesToSkip = FileAttributes.Hidden | FileAttributes.System };
-        foreach (var file in Directory.EnumerateFiles(root, "*", options))
-        {
-            var relative = Relative(root, file);
-            if (regex.IsMatch(relative))
-            {
-                found.Add((file, relative));
-            }
-        }
-    }
-
-    internal static Regex GlobToRegex(string glob)
-    {
-        var sb = new StringBuilder("^");
-        for (var i = 0; i < glob.Length; i++)
-        {
-            var c = glob[i];
-            if (c == '*' && i + 1 < glob.Length && glob[i + 1] == '*')
-            {
-                // "**/" matches zero or more folders; a trailing "**" matches anything below.
-                if (i + 2 < glob.Length && glob[i + 2] == '/')
-                {
-                    sb.Append("(?:.*/)?");
-                    i += 2;
-                }
-                else
-                {
-                    sb.Append(".*");
-                    i++;
-                }
-            }
-            else if (c == '*')
-            {
-                sb.Append("[^/]*");
-            }
-            else if (c == '?')
-            {
-                sb.Append("[^/]");
-            }
-            else
-            {
-                sb.Append(Regex.Escape(c.ToString()));
-            }
-        }
-
-        sb.Append('$');
-        return new Regex(sb.ToString(), RegexOptions.CultureInvariant);
     }
 
     private static string Relative(string root, string file) =>

@@ -99,16 +99,7 @@ public static class TextCleaner
     // Unicode line/paragraph separators become line breaks; BOMs and lone surrogates (which NFKC rejects) go.
     private static string DropControls(string text)
     {
-        var firstChange = -1;
-        for (var i = 0; i < text.Length; i++)
-        {
-            if (NeedsChange(text, i))
-            {
-                firstChange = i;
-                break;
-            }
-        }
-
+        var firstChange = FirstChange(text);
         if (firstChange < 0)
         {
             return text;
@@ -164,7 +155,40 @@ public static class TextCleaner
         }
     }
 
-    private static bool NeedsChange(string text, int i)
+    // The characters DropControls changes, surrogates aside (those only when unpaired).
+    private static readonly SearchValues<char> Controls = SearchValues.Create(
+        "\0\u0001\u0002\u0003\u0004\u0005\u0006\u0007\u0008\u000B\u000C\r\u000E\u000F\u0010\u0011\u0012\u0013\u0014\u0015\u0016\u0017\u0018\u0019\u001A\u001B\u001C\u001D\u001E\u001F"
+        + "\u007F\u0080\u0081\u0082\u0083\u0084\u0085\u0086\u0087\u0088\u0089\u008A\u008B\u008C\u008D\u008E\u008F\u0090\u0091\u0092\u0093\u0094\u0095\u0096\u0097\u0098\u0099\u009A\u009B\u009C\u009D\u009E\u009F"
+        + "\u2028\u2029\uFEFF");
+
+    /// <summary>The first index <see cref="NeedsChange"/> holds for, or -1: vectorised searches instead of a test per character.</summary>
+    internal static int FirstChange(string text)
+    {
+        var span = text.AsSpan();
+        var control = span.IndexOfAny(Controls);
+        var limit = control < 0 ? span.Length : control;
+        var pos = 0;
+        while (pos < limit)
+        {
+            var found = span[pos..limit].IndexOfAnyInRange('\uD800', '\uDFFF');
+            if (found < 0)
+            {
+                break;
+            }
+
+            var i = pos + found;
+            if (NeedsChange(text, i))
+            {
+                return i;
+            }
+
+            pos = i + 2; // a high surrogate with its low one
+        }
+
+        return control;
+    }
+
+    internal static bool NeedsChange(string text, int i)
     {
         var c = text[i];
         if (c < ' ')

@@ -49,6 +49,7 @@ public static class ViewMapper
                 RecordsIn = s.RecordsIn,
                 RecordsOut = s.RecordsOut,
                 Duplicates = s.Duplicates,
+                NearDuplicates = s.NearDuplicates,
                 Quarantined = s.Quarantined,
                 SourcesDone = s.SourcesDone,
                 SourcesTotal = s.SourcesTotal,

@@ -147,6 +147,7 @@ public sealed partial class StageGrain(
         source.RecordsIn = message.RecordsIn;
         source.RecordsOut = message.RecordsOut;
         source.Duplicates = message.Duplicates;
+        source.NearDuplicates = message.NearDuplicates;
         source.Quarantined = message.Quarantined;
         source.BytesOut = message.BytesOut;
         source.ReportBlob = message.ReportBlob;
@@ -865,6 +866,7 @@ public sealed partial class StageGrain(
             RecordsIn = S.Sources.Values.Sum(s => s.RecordsIn),
             RecordsOut = S.Sources.Values.Sum(s => s.RecordsOut),
             Duplicates = S.Sources.Values.Sum(s => s.Duplicates),
+            NearDuplicates = S.Sources.Values.Sum(s => s.NearDuplicates),
             Quarantined = S.Sources.Values.Sum(s => s.Quarantined),
             SourcesDone = S.Sources.Values.Count(s => s.Done),
             SourcesTotal = spec?.Sources.Count ?? 0,

@@ -112,6 +112,7 @@ public sealed class SourceProgress
     public long RecordsIn { get; set; }
     public long RecordsOut { get; set; }
     public long Duplicates { get; set; }
+    public long NearDuplicates { get; set; }
     public long Quarantined { get; set; }
     public long BytesOut { get; set; }
     public string? ReportBlob { get; set; }

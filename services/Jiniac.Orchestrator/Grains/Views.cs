@@ -38,6 +38,7 @@ public sealed record StageView
     public required long RecordsIn { get; init; }
     public required long RecordsOut { get; init; }
     public required long Duplicates { get; init; }
+    public long NearDuplicates { get; init; }
     public required long Quarantined { get; init; }
     public required int SourcesDone { get; init; }
     public required int SourcesTotal { get; init; }

@@ -48,4 +48,24 @@ public sealed class BoilerplateLinesTests
         Assert.Same(text, BoilerplateLines.Remove(text, out var removed));
         Assert.Equal(0, removed);
     }
+
+    [Fact]
+    public void The_footer_pre_check_lets_through_every_line_with_a_footer_or_cookie_word()
+    {
+        // The words the exact checks look for, as one case-insensitive search: every line it finds, the pre-check must pass.
+        var words = System.Buffers.SearchValues.Create(
+            ["all rights reserved", "無断転載", "無断複写", "無断複製", "禁無断転載", "著作権所有", "cookie", "クッキー", "copyright", "(c)", "©"],
+            StringComparison.OrdinalIgnoreCase);
+        string[] fragments = ["All Rights Reserved", "aLL rıghts reſerved", "COOKIE", "Cooﬁe", "cooKie", "coo\u212Aie", "Copyright", "COPYRIGHT", "copyrıght",
+            "(C)", "©", "無断転載", "クッキー", "著作権所有", "plain words", "rights", "cook", " ", "ſ", "ı"];
+        var random = new Random(3);
+        for (var trial = 0; trial < 20000; trial++)
+        {
+            var line = string.Concat(Enumerable.Range(0, random.Next(1, 5)).Select(_ => fragments[random.Next(fragments.Length)]));
+            if (line.AsSpan().IndexOfAny(words) >= 0)
+            {
+                Assert.True(BoilerplateLines.MayBeFooter(line), line);
+            }
+        }
+    }
 }

@@ -27,6 +27,193 @@ public sealed class QualityFiltersTests
     }
 
     [Fact]
+    public void Script_counts_equal_a_per_character_count_of_the_class_table_on_long_mixed_text()
+    {
+        // Longer than the 255-character lanes the counter flushes, with every class (and surrogates, NUL, U+FFFF).
+        var random = new Random(7);
+        var chars = new char[5000];
+        for (var i = 0; i < chars.Length; i++)
+        {
+            chars[i] = random.Next(4) switch
+            {
+                0 => (char)random.Next(0x20, 0x80),
+                1 => (char)random.Next(0x3040, 0x3100),
+                2 => (char)random.Next(0x4E00, 0x4F00),
+                _ => (char)random.Next(0, 0x10000),
+            };
+        }
+
+        foreach (var length in new[] { 0, 1, 254, 255, 256, 5000 })
+        {
+            Assert.Equal(Naive(chars.AsSpan(0, length)), ScriptStats.Of(chars.AsSpan(0, length)));
+        }
+
+        // The counting as first written: one shift-and-mask per class per character.
+        static ScriptStats Naive(ReadOnlySpan<char> text)
+        {
+            int l = 0, j = 0, k = 0, la = 0, d = 0, sy = 0, sp = 0;
+            foreach (var c in text)
+            {
+                var f = CharClass.Table[c];
+                l += f & 1;
+                d += (f >> 1) & 1;
+                sy += (f >> 2) & 1;
+                j += (f >> 3) & 1;
+                k += ((f >> 4) | (f >> 5)) & 1;
+                la += (f >> 6) & 1;
+                sp += f >> 7;
+            }
+
+            return new ScriptStats(l, j, k, la, d, sy, text.Length - sp);
+        }
+    }
+
+    [Fact]
+    public void Token_hashes_taken_while_scanning_equal_the_hash_of_each_token()
+    {
+        string[] pieces = ["a", "Ishmael", "1851", "extraordinarilylongwordoverseventeen", "猫", "日本語", "ひらがな", "カタカナー", "\U00020B9F", "Ａｂｃ"];
+        var random = new Random(5);
+        var tokens = Enumerable.Range(0, 3000).Select(_ => pieces[random.Next(pieces.Length)]).ToList();
+        var text = string.Join(" ", tokens);
+        var hashes = new ulong[4];
+        var lengths = new int[4];
+
+        var count = ScriptTokens.Hash(text, ref hashes, ref lengths);
+
+        Assert.Equal(tokens.Count, count);
+        for (var i = 0; i < count; i++)
+        {
+            Assert.Equal((ScriptTokens.HashOf(tokens[i]), tokens[i].Length), (hashes[i], lengths[i]));
+        }
+    }
+
+    /// <summary>
+    /// The n-gram rules by their definition, every position counted in a dictionary each round (one-line texts,
+    /// so the line and paragraph rules, which come first, pass).
+    /// </summary>
+    private static string? NGramRulesByDefinition(string text)
+    {
+        var hashes = new ulong[16];
+        var lengths = new int[16];
+        var t = ScriptTokens.Hash(text, ref hashes, ref lengths);
+        var grams = hashes[..t];
+        var chars = lengths[..t];
+        (int N, double Max, string Name)[] rules =
+        [
+            (2, 0.20, "top_2_gram"), (3, 0.18, "top_3_gram"), (4, 0.16, "top_4_gram"), (5, 0.15, "duplicated_5_n_grams"), (6, 0.14, "duplicated_6_n_grams"),
+            (7, 0.13, "duplicated_7_n_grams"), (8, 0.12, "duplicated_8_n_grams"), (9, 0.11, "duplicated_9_n_grams"), (10, 0.10, "duplicated_10_n_grams"),
+        ];
+        foreach (var (n, max, name) in rules)
+        {
+            var count = t - n + 1;
+            if (count <= 0)
+            {
+                return null;
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                grams[i] = ScriptTokens.Combine(grams[i], hashes[i + n - 1]);
+                chars[i] += lengths[i + n - 1] + 1;
+            }
+
+            var counts = new Dictionary<ulong, int>();
+            double measure;
+            if (n <= 4)
+            {
+                int best = 0, bestChars = 0;
+                for (var i = 0; i < count; i++)
+                {
+                    var c = counts[grams[i]] = counts.GetValueOrDefault(grams[i]) + 1;
+                    if (c > best || (c == best && chars[i] > bestChars))
+                    {
+                        (best, bestChars) = (c, chars[i]);
+                    }
+                }
+
+                measure = best < 2 ? 0 : (double)best * bestChars;
+                if (measure / text.Length > max)
+                {
+                    return name;
+                }
+
+                if (best < 2)
+                {
+                    return null;
+                }
+            }
+            else
+            {
+                measure = 0;
+                for (var i = 0; i < count;)
+                {
+                    var c = counts[grams[i]] = counts.GetValueOrDefault(grams[i]) + 1;
+                    if (c > 1)
+                    {
+                        measure += chars[i];
+                        i += n;
+                    }
+                    else
+                    {
+                        i++;
+                    }
+                }
+
+                if (measure / text.Length > max)
+                {
+                    return name;
+                }
+
+                if (measure == 0)
+                {
+                    return null;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    [Fact]
+    public void The_pruned_n_gram_rounds_decide_as_counting_every_position_does()
+    {
+        var random = new Random(17);
+        var filter = new RepetitionFilter();
+        var outcomes = new HashSet<string>();
+        string[] vocabulary = ["the", "whale", "sea", "ship", "of", "a", "captain", "白い", "鯨", "を", "見た", "harpoon", "deck", "storm", "night", "rope"];
+        for (var trial = 0; trial < 4000; trial++)
+        {
+            // Few distinct words and planted repeated phrases: every rule, and every round, gets exercised.
+            var words = new List<string>();
+            var size = random.Next(3, 400);
+            var distinct = random.Next(2, vocabulary.Length + 1);
+            while (words.Count < size)
+            {
+                if (words.Count > 12 && random.Next(8) == 0)
+                {
+                    var from = random.Next(words.Count - 12);
+                    words.AddRange(words.Skip(from).Take(random.Next(2, 12)));
+                }
+                else
+                {
+                    words.Add(random.Next(3) == 0 ? $"w{random.Next(100000)}" : vocabulary[random.Next(distinct)]);
+                }
+            }
+
+            var text = string.Join(' ', words);
+            var hashes = new ulong[16];
+            var lengths = new int[16];
+            var count = ScriptTokens.Hash(text, ref hashes, ref lengths);
+            var expected = NGramRulesByDefinition(text);
+
+            Assert.Equal(expected, filter.Check(text, hashes.AsSpan(0, count), lengths.AsSpan(0, count)));
+            outcomes.Add(expected ?? "kept");
+        }
+
+        Assert.True(outcomes.Count >= 8, string.Join(", ", outcomes)); // the test saw most rules fire, and documents kept
+    }
+
+    [Fact]
     public void Japanese_is_tokenised_by_script_runs()
     {
         var hashes = new ulong[4];

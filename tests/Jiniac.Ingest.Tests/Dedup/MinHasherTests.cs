@@ -59,4 +59,76 @@ public sealed class MinHasherTests
         Assert.True(Shared(Keys(text), Keys(near)) >= 1);
         Assert.Equal(0, Shared(Keys(text), Keys(other)));
     }
+
+    /// <summary>
+    /// The band keys as first defined (one shingle at a time over all permutations, scalar): the vectorised,
+    /// permutation-major code must give exactly these, or stored dedup indexes would stop matching.
+    /// </summary>
+    private static ulong[] ReferenceKeys(string text, int shingle, int bands, int rows)
+    {
+        var hashes = new ulong[16];
+        var lengths = new int[16];
+        var count = ScriptTokens.Hash(text, ref hashes, ref lengths);
+        var tokens = hashes[..count];
+        var seeds = new uint[bands * rows];
+        var state = 0x4A494E4941430001UL;
+        for (var i = 0; i < seeds.Length; i++)
+        {
+            state += 0x9E3779B97F4A7C15UL;
+            var z = state;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            seeds[i] = (uint)(z ^ (z >> 31));
+        }
+
+        var signature = Enumerable.Repeat(uint.MaxValue, seeds.Length).ToArray();
+        for (var i = 0; i < Math.Max(1, tokens.Length - shingle + 1); i++)
+        {
+            var h = 0xCBF29CE484222325UL;
+            for (var j = i; j < Math.Min(tokens.Length, i + shingle); j++)
+            {
+                h = ScriptTokens.Combine(h, tokens[j]);
+            }
+
+            for (var p = 0; p < seeds.Length; p++)
+            {
+                var v = (uint)(h ^ (h >> 32)) ^ seeds[p];
+                v ^= v >> 16;
+                v *= 0x7FEB352Du;
+                v ^= v >> 15;
+                v *= 0x846CA68Bu;
+                v ^= v >> 16;
+                signature[p] = Math.Min(signature[p], v);
+            }
+        }
+
+        var keys = new ulong[bands];
+        for (var b = 0; b < bands; b++)
+        {
+            var key = 0x84222325CBF29CE4UL ^ (ulong)b;
+            for (var r = 0; r < rows; r++)
+            {
+                key = ScriptTokens.Combine(key, signature[b * rows + r]);
+            }
+
+            keys[b] = key;
+        }
+
+        return keys;
+    }
+
+    [Theory]
+    [InlineData(5, 14, 8)]
+    [InlineData(3, 3, 5)]
+    [InlineData(1, 64, 32)]
+    [InlineData(7, 1, 1)]
+    public void Band_keys_equal_the_scalar_definition(int shingle, int bands, int rows)
+    {
+        var hasher = new MinHasher(shingle, bands, rows);
+        string[] texts = [Essay(3, 500), Essay(4, 3), "", "吾輩は猫である。名前はまだ無い。", Essay(5, 5000)];
+        foreach (var text in texts)
+        {
+            Assert.Equal(ReferenceKeys(text, shingle, bands, rows), Keys(text, hasher));
+        }
+    }
 }
