@@ -96,6 +96,9 @@ public sealed class ReplayTests(OrchestratorHostFixture fixture) : IClassFixture
         await Host.Publish(s.SourceIngested("ja", "pages", s.PagesTrain, s.PagesEval));
         await Host.Commands.WaitForAsync<TokenizeShard>(c => c.RunId == run && c.Stage == "ja", 2);
         await Host.Publish(s.Tokenized("ja", s.PagesEval));
+        // Shard events are consumed in batches (ShardEventBatchConsumer), failures one by one: without this wait the
+        // failure can overtake the eval shard's success and the stage fails before that shard counts as tokenized.
+        await Drive.StageView(Host, run, "ja", v => v.ShardsTokenized == 1, "the eval shard tokenized");
         await Host.Publish(new ShardTokenizeFailed { RunId = run, Stage = "ja", ShardKey = s.PagesTrain.ShardKey, Reason = "disk full" });
         await Drive.StageView(Host, run, "ja", v => v.Status == "Failed", "ja failed");
 
