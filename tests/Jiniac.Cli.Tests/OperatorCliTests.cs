@@ -109,6 +109,14 @@ public sealed class OperatorCliTests : IAsyncLifetime
         Assert.Equal(("cli-ops", "Cancelled"), (last.GetProperty("runId").GetString(), last.GetProperty("status").GetString()));
         var journal = await CliRun.RunAsync("events", "cli-ops", "--json", "--endpoint", _url, "--api-key", ViewerKey);
         Assert.Contains("test over (by ops)", journal.Out);
+
+        // Without RUN: every run's journal, each entry naming its run; --from RUN=CURSOR resumes that run after a cursor.
+        var everything = (await CliRun.RunAsync("events", "--json", "--endpoint", _url, "--api-key", ViewerKey)).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var ours = journal.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("sequence").GetInt64()).ToList();
+        Assert.Equal(ours, everything.Where(e => e.GetProperty("runId").GetString() == "cli-ops").Select(e => e.GetProperty("sequence").GetInt64()));
+        var resumed = await CliRun.RunAsync("events", "--json", "--from", $"cli-ops={ours[^1]}", "--endpoint", _url, "--api-key", ViewerKey);
+        Assert.Equal([ours[^1]], resumed.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("runId").GetString() == "cli-ops").Select(e => e.GetProperty("sequence").GetInt64()));
+        Assert.Equal(2, (await CliRun.RunAsync("events", "--from", "cli-ops", "--endpoint", _url, "--api-key", ViewerKey)).Code);
     }
 
     [Fact]

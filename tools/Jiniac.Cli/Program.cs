@@ -18,7 +18,7 @@ namespace Jiniac.Cli
               jiniac submit PIPELINE.yaml [--run-id ID]             hand a pipeline to a running orchestrator; returns at once
               jiniac status [RUN] [--json]                          stages, shards, checkpoints, evaluations, alerts
               jiniac watch RUN [--plain] [--json] [--interval S]    live progress until the run ends
-              jiniac events RUN [--from CURSOR] [--follow] [--json] the run's journal
+              jiniac events [RUN] [--from CURSOR] [--follow] [--json] the run's journal (no RUN: every run's)
               jiniac logs RUN STAGE [--follow] [--tail N] [--json]  the stage's trainer log
               jiniac checkpoints RUN [STAGE] [--json]               lineage, pruned, evaluated, published, discarded
               jiniac replay RUN STAGE [--from-checkpoint STEP] [--skip-batches A:B ...] [--reason TEXT]
