@@ -117,6 +117,17 @@ public sealed class OperatorCliTests : IAsyncLifetime
         var resumed = await CliRun.RunAsync("events", "--json", "--from", $"cli-ops={ours[^1]}", "--endpoint", _url, "--api-key", ViewerKey);
         Assert.Equal([ours[^1]], resumed.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("runId").GetString() == "cli-ops").Select(e => e.GetProperty("sequence").GetInt64()));
         Assert.Equal(2, (await CliRun.RunAsync("events", "--from", "cli-ops", "--endpoint", _url, "--api-key", ViewerKey)).Code);
+
+
+        // webhooks: the logs are viewer reads, a resend is an operator's; naming an event that is not a dead letter: exit 3.
+        var deadLetters = await CliRun.RunAsync("webhooks", "dead-letters", "rabbitmq", "--json", "--endpoint", _url, "--api-key", ViewerKey);
+        Assert.Equal((0, ""), (deadLetters.Code, deadLetters.Out.Trim()));
+        Assert.Equal(4, (await CliRun.RunAsync("webhooks", "resend", "rabbitmq", "--endpoint", _url, "--api-key", ViewerKey)).Code);
+        var resend = await CliRun.RunAsync("webhooks", "resend", "rabbitmq", "--json", "--endpoint", _url, "--api-key", OperatorKey);
+        Assert.True(resend.Code == 0, resend.Out);
+        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(resend.Out).RootElement.ValueKind);
+        Assert.Equal(3, (await CliRun.RunAsync("webhooks", "resend", "rabbitmq", "--event", "cli-ops:0", "--endpoint", _url, "--api-key", OperatorKey)).Code);
+        Assert.Equal(2, (await CliRun.RunAsync("webhooks", "purge", "rabbitmq", "--endpoint", _url, "--api-key", OperatorKey)).Code);
     }
 
     [Fact]
