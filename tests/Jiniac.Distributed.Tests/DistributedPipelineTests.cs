@@ -86,6 +86,17 @@ public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputH
         // webhook, on the topic exchange to a queue bound by routing key.
         var checkpoints = entries.Where(e => e.Type == "CheckpointSaved").Select(e => e.Sequence).ToList();
         Assert.NotEmpty(checkpoints);
+        using (var everyRun = viewer.WatchEvents(new WatchEventsRequest { Types_ = { "CheckpointSaved" } }))
+        {
+            var watched = new List<JournalEntry>();
+            await foreach (var entry in everyRun.ResponseStream.ReadAllAsync())
+            {
+                watched.Add(entry);
+            }
+
+            Assert.Equal(checkpoints, watched.Where(e => e.RunId == name).Select(e => e.Sequence)); // the all-runs watch, from Redis
+        }
+
         var published = await amqp.ReceiveAsync(checkpoints.Count, TimeSpan.FromMinutes(1));
         Assert.Equal(checkpoints, published);
         var sinkDeadline = Stopwatch.StartNew();
