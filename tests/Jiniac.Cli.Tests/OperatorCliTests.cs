@@ -109,6 +109,25 @@ public sealed class OperatorCliTests : IAsyncLifetime
         Assert.Equal(("cli-ops", "Cancelled"), (last.GetProperty("runId").GetString(), last.GetProperty("status").GetString()));
         var journal = await CliRun.RunAsync("events", "cli-ops", "--json", "--endpoint", _url, "--api-key", ViewerKey);
         Assert.Contains("test over (by ops)", journal.Out);
+
+        // Without RUN: every run's journal, each entry naming its run; --from RUN=CURSOR resumes that run after a cursor.
+        var everything = (await CliRun.RunAsync("events", "--json", "--endpoint", _url, "--api-key", ViewerKey)).Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var ours = journal.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("sequence").GetInt64()).ToList();
+        Assert.Equal(ours, everything.Where(e => e.GetProperty("runId").GetString() == "cli-ops").Select(e => e.GetProperty("sequence").GetInt64()));
+        var resumed = await CliRun.RunAsync("events", "--json", "--from", $"cli-ops={ours[^1]}", "--endpoint", _url, "--api-key", ViewerKey);
+        Assert.Equal([ours[^1]], resumed.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("runId").GetString() == "cli-ops").Select(e => e.GetProperty("sequence").GetInt64()));
+        Assert.Equal(2, (await CliRun.RunAsync("events", "--from", "cli-ops", "--endpoint", _url, "--api-key", ViewerKey)).Code);
+
+
+        // webhooks: the logs are viewer reads, a resend is an operator's; naming an event that is not a dead letter: exit 3.
+        var deadLetters = await CliRun.RunAsync("webhooks", "dead-letters", "rabbitmq", "--json", "--endpoint", _url, "--api-key", ViewerKey);
+        Assert.Equal((0, ""), (deadLetters.Code, deadLetters.Out.Trim()));
+        Assert.Equal(4, (await CliRun.RunAsync("webhooks", "resend", "rabbitmq", "--endpoint", _url, "--api-key", ViewerKey)).Code);
+        var resend = await CliRun.RunAsync("webhooks", "resend", "rabbitmq", "--json", "--endpoint", _url, "--api-key", OperatorKey);
+        Assert.True(resend.Code == 0, resend.Out);
+        Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(resend.Out).RootElement.ValueKind);
+        Assert.Equal(3, (await CliRun.RunAsync("webhooks", "resend", "rabbitmq", "--event", "cli-ops:0", "--endpoint", _url, "--api-key", OperatorKey)).Code);
+        Assert.Equal(2, (await CliRun.RunAsync("webhooks", "purge", "rabbitmq", "--endpoint", _url, "--api-key", OperatorKey)).Code);
     }
 
     [Fact]

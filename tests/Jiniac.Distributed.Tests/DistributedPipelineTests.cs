@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Text.Json;
 using Grpc.Core;
 using Jiniac.Contracts.Grpc.Control.V1;
+using Jiniac.Contracts.Grpc.Integrations.V1;
+using Jiniac.Integrations.Tests;
+using ApiKeyRing = Jiniac.Orchestrator.Control.ApiKeyRing;
 using Xunit.Abstractions;
 using Cli = Jiniac.EndToEnd.Tests.Jiniac;
 using TinyCorpus = Jiniac.EndToEnd.Tests.TinyCorpus;
@@ -26,7 +29,23 @@ public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputH
         var pipeline = WritePipeline(_dir.Path, name, enBudget: 12_800, jaBudget: 6_400);
 
         var embedded = RunEmbeddedAsync(pipeline, Path.Combine(_dir.Path, "embedded"));
-        await using var platform = await Platform.StartAsync(Path.Combine(_dir.Path, "platform"), silos: 1, new Dictionary<string, string>());
+
+        // The orchestrator as it runs on a network: API keys, and the RabbitMQ `jiniac.events` and webhook sinks on.
+        await using var receiver = await WebhookReceiver.StartAsync();
+        receiver.Secrets["dist"] = "distributed-webhook-secret";
+        await using var amqp = await CheckpointQueue.BindAsync(rabbit.Address, name);
+        var settings = new Dictionary<string, string>
+        {
+            ["Control__ApiKeys__viewer__Hash"] = ApiKeyRing.HashOf(ViewerKey),
+            ["Control__ApiKeys__viewer__Role"] = "viewer",
+            ["Control__ApiKeys__ops__Hash"] = ApiKeyRing.HashOf(OperatorKey),
+            ["Control__ApiKeys__ops__Role"] = "operator",
+            ["Integrations__RabbitMq__Url"] = rabbit.Address,
+            ["Integrations__RabbitMq__Events__0"] = "CheckpointSaved",
+        };
+        await using var platform = await Platform.StartAsync(Path.Combine(_dir.Path, "platform"), silos: 1, settings, apiKey: OperatorKey);
+        var webhooks = new WebhookService.WebhookServiceClient(platform.CallsWith(OperatorKey));
+        await webhooks.CreateSubscriptionAsync(new CreateSubscriptionRequest { Id = "dist", Url = receiver.Url("dist"), EventTypes = { "CheckpointSaved" }, Secret = receiver.Secrets["dist"], RunId = name });
         var submitted = await platform.Control.SubmitRunAsync(new SubmitRunRequest { PipelinePath = pipeline });
         Assert.True(submitted.Created);
         var run = await WaitForEndAsync(platform, name, TimeSpan.FromMinutes(6));
@@ -53,10 +72,50 @@ public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputH
             Assert.Contains(entries, e => e.Type == type);
         }
 
+        // The keys' roles: a viewer reads the run and its journal, and is refused a replay; no key is refused everything.
+        var viewer = new ControlService.ControlServiceClient(platform.CallsWith(ViewerKey));
+        Assert.Equal("Completed", (await viewer.GetRunAsync(new GetRunRequest { RunId = name })).Status);
+        Assert.Equal(entries.Select(e => e.Sequence), (await JournalAsync(viewer, name)).Select(e => e.Sequence));
+        var replay = await Assert.ThrowsAsync<RpcException>(() => viewer.ReplayStageAsync(new ReplayStageRequest { RunId = name, Stage = run.Stages[0].Name }).ResponseAsync);
+        Assert.Equal(StatusCode.PermissionDenied, replay.StatusCode);
+        var anonymous = new ControlService.ControlServiceClient(platform.CallsWith(null));
+        Assert.Equal(StatusCode.Unauthenticated, (await Assert.ThrowsAsync<RpcException>(() => anonymous.GetRunAsync(new GetRunRequest { RunId = name }).ResponseAsync)).StatusCode);
+        Assert.Equal(StatusCode.Unauthenticated, (await Assert.ThrowsAsync<RpcException>(() => JournalAsync(anonymous, name))).StatusCode);
+
+        // The sinks (their cursors in Redis grain state) deliver every CheckpointSaved of the run: signed to the
+        // webhook, on the topic exchange to a queue bound by routing key.
+        var checkpoints = entries.Where(e => e.Type == "CheckpointSaved").Select(e => e.Sequence).ToList();
+        Assert.NotEmpty(checkpoints);
+        using (var everyRun = viewer.WatchEvents(new WatchEventsRequest { Types_ = { "CheckpointSaved" } }))
+        {
+            var watched = new List<JournalEntry>();
+            await foreach (var entry in everyRun.ResponseStream.ReadAllAsync())
+            {
+                watched.Add(entry);
+            }
+
+            Assert.Equal(checkpoints, watched.Where(e => e.RunId == name).Select(e => e.Sequence)); // the all-runs watch, from Redis
+        }
+
+        var published = await amqp.ReceiveAsync(checkpoints.Count, TimeSpan.FromMinutes(1));
+        Assert.Equal(checkpoints, published);
+        var sinkDeadline = Stopwatch.StartNew();
+        while (receiver.Accepted("dist").Select(r => r.Cursor).Distinct().Count() < checkpoints.Count)
+        {
+            Assert.True(sinkDeadline.Elapsed < TimeSpan.FromMinutes(1), $"webhook got {receiver.Of("dist").Count} requests, want {checkpoints.Count} checkpoints\n{Logs(platform)}");
+            await Task.Delay(TimeSpan.FromMilliseconds(200));
+        }
+
+        Assert.Equal(checkpoints, receiver.Accepted("dist").Select(r => r.Cursor).Distinct().Order());
+        Assert.All(receiver.Of("dist"), r => Assert.True(r.SignatureValid && r.Type == "CheckpointSaved" && r.Run == name, r.ToString()));
+
         // Nothing went to an error queue of this platform's vhost.
         var errors = await ErrorQueuesAsync(platform.RabbitVhost);
         Assert.True(errors.Count == 0, $"messages in error queues: {string.Join(", ", errors)}\n{Faults(platform)}");
     }
+
+    private const string ViewerKey = "distributed-viewer-key";
+    private const string OperatorKey = "distributed-operator-key";
 
     internal static string WritePipeline(string dir, string name, long enBudget, long jaBudget)
     {

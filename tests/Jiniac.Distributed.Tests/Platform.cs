@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Jiniac.Contracts.Grpc.Control.V1;
 
@@ -37,13 +39,27 @@ public sealed class Platform : IAsyncDisposable
     /// <summary>The service names start.sh wrote, silos first: orchestrator-0.., ingest, tokenize, train-launcher, evaluator, publisher.</summary>
     public IReadOnlyList<string> Services => File.ReadAllLines(Path.Combine(Dir, "services")).Where(l => l.Length > 0).ToList();
 
-    public ControlService.ControlServiceClient Control => new(_channel ??= GrpcChannel.ForAddress(ControlUrl));
+    public ControlService.ControlServiceClient Control => new(CallsWith(ApiKey));
+
+    /// <summary>The key <see cref="Control"/> sends (an orchestrator started with Control:ApiKeys settings); null: none.</summary>
+    public string? ApiKey { get; private set; }
+
+    /// <summary>Calls to the first silo's control address that carry this key (null: none), as the CLI sends it.</summary>
+    public CallInvoker CallsWith(string? apiKey) => (_channel ??= GrpcChannel.ForAddress(ControlUrl)).Intercept(metadata =>
+    {
+        if (apiKey is not null)
+        {
+            metadata.Add("authorization", "Bearer " + apiKey);
+        }
+
+        return metadata;
+    });
 
     /// <summary>A control client of one silo (each silo serves the control API; 0 is <see cref="ControlUrl"/>).</summary>
     public ControlService.ControlServiceClient ControlOf(int silo) =>
         new(GrpcChannel.ForAddress($"http://127.0.0.1:{int.Parse(_env["JINIAC_CONTROL_PORT"], System.Globalization.CultureInfo.InvariantCulture) + silo}"));
 
-    public static async Task<Platform> StartAsync(string dir, int silos, IReadOnlyDictionary<string, string> settings)
+    public static async Task<Platform> StartAsync(string dir, int silos, IReadOnlyDictionary<string, string> settings, string? apiKey = null)
     {
         Directory.CreateDirectory(dir);
         var settingsFile = Path.Combine(dir, "settings.env");
@@ -63,7 +79,7 @@ public sealed class Platform : IAsyncDisposable
             ["JINIAC_CLUSTER_ID"] = "platform-" + id,
             ["JINIAC_PLATFORM_SETTINGS"] = settingsFile,
         };
-        var platform = new Platform(dir, env);
+        var platform = new Platform(dir, env) { ApiKey = apiKey };
         try
         {
             platform.ControlUrl = (await platform.ScriptAsync("start.sh", dir)).Trim().Split('\n')[^1];

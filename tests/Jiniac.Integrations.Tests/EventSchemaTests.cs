@@ -44,8 +44,7 @@ public sealed class EventSchemaTests
     [Fact]
     public void Every_event_the_journal_records_is_a_known_event_type()
     {
-        // The journal is written by JournalRecorder, event by event, and by ShardEventBatchConsumer for the shard events
-        // it takes in batches (IConsumer<Batch<ShardIngested>>): the union is what a run's journal can hold.
+        // The shard events are journaled by the batch consumer, a batch at a time (IConsumer<Batch<T>>).
         var recorded = typeof(JournalRecorder).GetInterfaces().Concat(typeof(ShardEventBatchConsumer).GetInterfaces())
             .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
             .Select(i => i.GetGenericArguments()[0])

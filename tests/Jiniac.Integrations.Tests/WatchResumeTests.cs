@@ -83,6 +83,83 @@ public sealed class WatchResumeTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_watch_of_every_run_resumed_with_its_per_run_cursors_misses_and_repeats_nothing()
+    {
+        string[] runs = ["all-a", "all-b"];
+        foreach (var run in runs)
+        {
+            await Events.SubmitAsync(_host, run);
+            await _host.Publish(Events.Checkpoint(run, 10));
+            await _host.Publish(Events.Progress(run, 15));
+            await _host.Publish(Events.Checkpoint(run, 20));
+        }
+
+        foreach (var run in runs)
+        {
+            var j = _host.Grains.GetGrain<IJournalGrain>(run);
+            await Eventually.Until(() => j.ReadAsync(0, 1000), e => e.Count(x => x.Type == "CheckpointSaved") == 2, $"{run}: two checkpoints are journaled");
+        }
+
+        // First connection: every run, checkpoints only; drop it after three entries.
+        var seen = new List<JournalEntry>();
+        using (var cts = new CancellationTokenSource(Eventually.Timeout))
+        {
+            using var call = Client.WatchEvents(new WatchEventsRequest { Follow = true, Types_ = { "CheckpointSaved" } }, cancellationToken: cts.Token);
+            while (seen.Count < 3 && await call.ResponseStream.MoveNext(cts.Token))
+            {
+                seen.Add(call.ResponseStream.Current);
+            }
+
+            await cts.CancelAsync();
+        }
+
+        // While nobody watches: both runs go on, and a third run is made.
+        foreach (var run in runs)
+        {
+            await _host.Publish(Events.Checkpoint(run, 30));
+        }
+
+        await Events.SubmitAsync(_host, "all-c");
+        await _host.Publish(Events.Checkpoint("all-c", 10));
+        runs = [.. runs, "all-c"];
+        var expected = new Dictionary<string, List<(long, string)>>();
+        foreach (var run in runs)
+        {
+            var j = _host.Grains.GetGrain<IJournalGrain>(run);
+            var want = run == "all-c" ? 1 : 3;
+            var entries = await Eventually.Until(() => j.ReadAsync(0, 1000), e => e.Count(x => x.Type == "CheckpointSaved") == want, $"{run}: {want} checkpoints are journaled");
+            expected[run] = [.. entries.Where(e => e.Type == "CheckpointSaved").Select(e => (e.Sequence, e.Json))];
+        }
+
+        // Second connection: the composite cursor, each run's last seen sequence + 1 (a run not named starts at 0).
+        using (var cts = new CancellationTokenSource(Eventually.Timeout))
+        {
+            var resume = new WatchEventsRequest { Follow = true, Types_ = { "CheckpointSaved" } };
+            foreach (var last in seen.GroupBy(e => e.RunId))
+            {
+                resume.Cursors[last.Key] = last.Max(e => e.Sequence) + 1;
+            }
+
+            using var call = Client.WatchEvents(resume, cancellationToken: cts.Token);
+            while (seen.Count < 7 && await call.ResponseStream.MoveNext(cts.Token))
+            {
+                seen.Add(call.ResponseStream.Current);
+            }
+
+            await cts.CancelAsync();
+        }
+
+        // Each run: exactly its journal's checkpoints, in its order, once.
+        foreach (var run in runs)
+        {
+            Assert.Equal(expected[run], seen.Where(e => e.RunId == run).Select(e => (e.Sequence, e.Json)));
+        }
+
+        var bad = Client.WatchEvents(new WatchEventsRequest { From = 3 });
+        Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => bad.ResponseStream.MoveNext(CancellationToken.None))).StatusCode);
+    }
+
+    [Fact]
     public async Task An_unknown_type_in_the_filter_is_refused()
     {
         const string run = "filter-typo";

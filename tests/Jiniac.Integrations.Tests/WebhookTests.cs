@@ -91,6 +91,54 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Dead_letters_resent_once_the_receiver_is_fixed_are_delivered_and_one_that_fails_again_is_dead_again()
+    {
+        const string run = "resent";
+        _receiver.Secrets["flaky"] = "flaky-secret";
+        var working = false;
+        _receiver.Answer = (_, _, _) => Volatile.Read(ref working) ? 200 : 500;
+        await Api.CreateSubscriptionAsync(new G.CreateSubscriptionRequest
+        {
+            Id = "flaky", Url = _receiver.Url("flaky"), EventTypes = { "CheckpointSaved" }, Secret = "flaky-secret", RunId = run, MaxAttempts = 2,
+        });
+        await Events.SubmitAsync(_host, run);
+        for (var step = 10; step <= 30; step += 10)
+        {
+            await _host.Publish(Events.Checkpoint(run, step));
+        }
+
+        var request = new G.ListDeliveriesRequest { SubscriptionId = "flaky", RunId = run };
+        var dead = await Eventually.Until(async () => (await Api.ListDeadLettersAsync(request)).DeadLetters, d => d.Count == 3, "three dead letters");
+        var first = dead.MinBy(d => d.Cursor)!;
+
+        // Resent while the receiver still fails: two fresh attempts, then a dead letter again.
+        Assert.Equal(1, (await Api.ResendDeadLettersAsync(new G.ResendDeadLettersRequest { SubscriptionId = "flaky", EventIds = { first.EventId } })).Resent);
+        await Eventually.Until(() => Task.FromResult(_receiver.Of("flaky").Count(r => r.EventId == first.EventId)), n => n == 4, "two more attempts on the resent event");
+        dead = await Eventually.Until(async () => (await Api.ListDeadLettersAsync(request)).DeadLetters, d => d.Count == 3, "the resent event is a dead letter again");
+        Assert.Equal(1, dead.Count(d => d.EventId == first.EventId));
+
+        // Fixed: one by id, then the rest; each is delivered once, and nothing is left to resend.
+        Volatile.Write(ref working, true);
+        Assert.Equal(1, (await Api.ResendDeadLettersAsync(new G.ResendDeadLettersRequest { SubscriptionId = "flaky", RunId = run, EventIds = { first.EventId } })).Resent);
+        await Eventually.Until(() => Task.FromResult(_receiver.Accepted("flaky")), a => a.Count == 1, "the chosen dead letter is delivered");
+        Assert.Equal(first.EventId, _receiver.Accepted("flaky")[0].EventId);
+        Assert.Equal(2, (await Api.ListDeadLettersAsync(request)).DeadLetters.Count);
+        Assert.Equal(2, (await Api.ResendDeadLettersAsync(new G.ResendDeadLettersRequest { SubscriptionId = "flaky" })).Resent);
+        var accepted = await Eventually.Until(() => Task.FromResult(_receiver.Accepted("flaky")), a => a.Count == 3, "every dead letter is delivered");
+        Assert.Equal(dead.Select(d => d.EventId).Order(), accepted.Select(a => a.EventId).Order());
+        Assert.All(_receiver.Of("flaky"), r => Assert.True(r.SignatureValid));
+        Assert.Empty((await Api.ListDeadLettersAsync(request)).DeadLetters);
+        Assert.Equal(0, (await Api.ResendDeadLettersAsync(new G.ResendDeadLettersRequest { SubscriptionId = "flaky" })).Resent);
+
+        // The journal goes on as before: a new checkpoint is delivered in the normal way, once.
+        await _host.Publish(Events.Checkpoint(run, 40));
+        accepted = await Eventually.Until(() => Task.FromResult(_receiver.Accepted("flaky")), a => a.Count == 4, "the next checkpoint is delivered");
+        Assert.Equal(4, accepted.Select(a => a.EventId).Distinct().Count());
+        var bad = await Assert.ThrowsAsync<RpcException>(() => Api.ResendDeadLettersAsync(new G.ResendDeadLettersRequest()).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+    }
+
+    [Fact]
     public async Task A_pipeline_files_webhook_reads_its_secret_from_a_file_and_gets_the_runs_checkpoints()
     {
         const string run = "piped";

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Grpc.Core.Interceptors;
 using Grpc.Net.Client;
 using Jiniac.Contracts.Grpc.Control.V1;
+using Jiniac.Contracts.Grpc.Integrations.V1;
 using Jiniac.Orchestrator;
 using Microsoft.AspNetCore.Builder;
 
@@ -25,7 +26,7 @@ internal sealed class ControlConnection : IAsyncDisposable
         _host = host;
         _lock = hostLock;
         // Every call says which local user made it (recorded with replays on a keyless loopback host) and carries the key.
-        Client = new ControlService.ControlServiceClient(channel.Intercept(metadata =>
+        var calls = channel.Intercept(metadata =>
         {
             metadata.Add(UserHeader, Environment.UserName);
             if (!string.IsNullOrEmpty(apiKey))
@@ -34,8 +35,13 @@ internal sealed class ControlConnection : IAsyncDisposable
             }
 
             return metadata;
-        }));
+        });
+        Client = new ControlService.ControlServiceClient(calls);
+        Webhooks = new WebhookService.WebhookServiceClient(calls);
     }
+
+    /// <summary>The webhook API (jiniac.integrations.v1.WebhookService), served on the control API's address.</summary>
+    public WebhookService.WebhookServiceClient Webhooks { get; }
 
     /// <summary>The header the orchestrator's access check reads the local user from (ControlAccessMiddleware.UserHeader).</summary>
     public const string UserHeader = "x-jiniac-user";

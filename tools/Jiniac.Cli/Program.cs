@@ -18,7 +18,7 @@ namespace Jiniac.Cli
               jiniac submit PIPELINE.yaml [--run-id ID]             hand a pipeline to a running orchestrator; returns at once
               jiniac status [RUN] [--json]                          stages, shards, checkpoints, evaluations, alerts
               jiniac watch RUN [--plain] [--json] [--interval S]    live progress until the run ends
-              jiniac events RUN [--from CURSOR] [--follow] [--json] the run's journal
+              jiniac events [RUN] [--from CURSOR] [--follow] [--json] the run's journal (no RUN: every run's)
               jiniac logs RUN STAGE [--follow] [--tail N] [--json]  the stage's trainer log
               jiniac checkpoints RUN [STAGE] [--json]               lineage, pruned, evaluated, published, discarded
               jiniac replay RUN STAGE [--from-checkpoint STEP] [--skip-batches A:B ...] [--reason TEXT]
@@ -26,6 +26,8 @@ namespace Jiniac.Cli
               jiniac approve RUN STAGE [--reason TEXT]              release a stage held by a failed gate
               jiniac cancel RUN [--reason TEXT]
               jiniac publish RUN STAGE|STAGE/STEP                   publish a stage's final (or a chosen) checkpoint
+              jiniac webhooks deliveries|dead-letters SUB [--run RUN] [--limit N] [--json]   a sink's log (SUB: id, rabbitmq, dapr, pipeline:NAME)
+              jiniac webhooks resend SUB [--run RUN] [--event RUN:CURSOR ...]   send dead letters again
               jiniac key new NAME [--role viewer|operator] | jiniac key hash KEY
             Tools:
               jiniac tokenize --tokenizer FILE --input PATH... --output-prefix PREFIX
@@ -101,6 +103,7 @@ namespace Jiniac.Cli
             ["tokenize"] = a => TokenizeCommand.ExecuteAsync(new CliArgs(a, new HashSet<string> { "append-eod", "add-special-tokens" })),
             ["hub"] = a => HubCommand.ExecuteAsync(new CliArgs(a, new HashSet<string>())),
             ["ingest"] = a => IngestCommand.ExecuteAsync(new CliArgs(a, new HashSet<string>())),
+            ["webhooks"] = a => WebhooksCommand.ExecuteAsync(new CliArgs(a, Json)),
         };
 
         /// <summary>gRPC statuses as the documented exit codes.</summary>

@@ -94,6 +94,12 @@ public sealed partial class ControlService(IGrainFactory grains, TimeProvider ti
 
     public override async Task WatchEvents(WatchEventsRequest request, IServerStreamWriter<JournalEntry> responseStream, ServerCallContext context)
     {
+        if (request.RunId.Length == 0)
+        {
+            await WatchAllRunsAsync(request, responseStream, context.CancellationToken);
+            return;
+        }
+
         await GetViewAsync(request.RunId);
         var types = WatchFilter.Types(request.Types_);
         var journal = grains.GetGrain<IJournalGrain>(request.RunId);
@@ -111,15 +117,7 @@ public sealed partial class ControlService(IGrainFactory grains, TimeProvider ti
                     continue;
                 }
 
-                await responseStream.WriteAsync(new JournalEntry
-                {
-                    Sequence = e.Sequence,
-                    RunId = request.RunId,
-                    Timestamp = e.Timestamp.UtcDateTime.ToString("O"),
-                    Type = e.Type,
-                    Json = e.Json,
-                    Stage = e.Stage ?? "",
-                }, ct);
+                await responseStream.WriteAsync(ToEntry(request.RunId, e), ct);
             }
 
             if (entries.Count > 0)
@@ -142,6 +140,79 @@ public sealed partial class ControlService(IGrainFactory grains, TimeProvider ti
             await Task.Delay(options.Value.WatchPollInterval, time, ct);
         }
     }
+
+    /// <summary>
+    /// Every run's journal: a pass reads each run from its own cursor, so a run's entries stay in order while runs
+    /// interleave; the registry is read again each pass so runs submitted while watching are streamed too.
+    /// </summary>
+    private async Task WatchAllRunsAsync(WatchEventsRequest request, IServerStreamWriter<JournalEntry> responseStream, CancellationToken ct)
+    {
+        if (request.From != 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "from: a watch of every run resumes with cursors (one per run), not from"));
+        }
+
+        var types = WatchFilter.Types(request.Types_);
+        var cursors = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (runId, next) in request.Cursors)
+        {
+            if (!SafeName.IsValid(runId) || next < 0)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"cursors: '{runId}' = {next} is not a run id and a sequence >= 0"));
+            }
+
+            cursors[runId] = next;
+        }
+
+        var registry = grains.GetGrain<IRunRegistryGrain>(GrainKeys.Registry);
+        while (!ct.IsCancellationRequested)
+        {
+            var any = false;
+            foreach (var runId in await registry.ListAsync())
+            {
+                var journal = grains.GetGrain<IJournalGrain>(runId);
+                var cursor = cursors.GetValueOrDefault(runId);
+                IReadOnlyList<JournalEntryView> entries;
+                do
+                {
+                    entries = await journal.ReadAsync(cursor, 500);
+                    foreach (var e in entries)
+                    {
+                        cursor = e.Sequence + 1;
+                        if (types is null || types.Contains(e.Type))
+                        {
+                            await responseStream.WriteAsync(ToEntry(runId, e), ct);
+                        }
+                    }
+
+                    any |= entries.Count > 0;
+                }
+                while (entries.Count > 0);
+
+                cursors[runId] = cursor;
+            }
+
+            if (!any && !request.Follow)
+            {
+                return;
+            }
+
+            if (!any)
+            {
+                await Task.Delay(options.Value.WatchPollInterval, time, ct);
+            }
+        }
+    }
+
+    private static JournalEntry ToEntry(string runId, JournalEntryView e) => new()
+    {
+        Sequence = e.Sequence,
+        RunId = runId,
+        Timestamp = e.Timestamp.UtcDateTime.ToString("O"),
+        Type = e.Type,
+        Json = e.Json,
+        Stage = e.Stage ?? "",
+    };
 
     private async Task<Grains.RunView> GetViewAsync(string runId)
     {

@@ -21,6 +21,12 @@ public interface IEventSinkGrain : IGrainWithStringKey
 
     [AlwaysInterleave]
     Task<SinkStatus> GetStatusAsync();
+
+    /// <summary>
+    /// Takes these dead letters (by event id; none named: all of them) out of the list and delivers them again with fresh
+    /// attempts, ahead of the journal; one that fails its max attempts again is dead-lettered again. Returns how many.
+    /// </summary>
+    Task<int> ResendDeadLettersAsync(IReadOnlyList<string> eventIds);
 }
 
 /// <summary>Key: "all". The webhook subscriptions made through the API.</summary>
@@ -111,6 +117,22 @@ public sealed class EventSinkGrain(
         return Task.FromResult(new SinkStatus(s.Cursor, s.Failures, s.NextAttempt, [.. s.Log], [.. s.DeadLetters]));
     }
 
+    public async Task<int> ResendDeadLettersAsync(IReadOnlyList<string> eventIds)
+    {
+        var s = state.State;
+        var chosen = s.DeadLetters.Where(d => eventIds.Count == 0 || eventIds.Contains(d.EventId, StringComparer.Ordinal)).ToList();
+        if (chosen.Count == 0)
+        {
+            return 0;
+        }
+
+        s.DeadLetters.RemoveAll(chosen.Contains);
+        s.Resend = [.. s.Resend.Concat(chosen.Select(d => d.Cursor)).Distinct().Order()];
+        await state.WriteStateAsync();
+        await PokeAsync(); // a back-off in progress is still waited out: the resend goes with the next attempt
+        return chosen.Count;
+    }
+
     private void Schedule(TimeSpan due)
     {
         _scheduled = true;
@@ -129,6 +151,29 @@ public sealed class EventSinkGrain(
 
         var journal = GrainFactory.GetGrain<IJournalGrain>(runId);
         var s = state.State;
+
+        // Re-sent dead letters first: the journal passed them over once already, so they cannot keep its order anyway.
+        while (s.Resend.Count > 0 && !cancellationToken.IsCancellationRequested)
+        {
+            var entry = (await journal.ReadAsync(s.Resend[0], 1)).FirstOrDefault();
+            if (entry is null || !target.Wants(entry.Type, entry.Timestamp))
+            {
+                s.Resend.RemoveAt(0); // the subscription no longer wants it
+                await state.WriteStateAsync(cancellationToken);
+                continue;
+            }
+
+            var e = new SinkEvent(runId, entry.Sequence, entry.Type, entry.Stage, entry.Timestamp, entry.Json);
+            if (!await TryDeliverAsync(sinkId, target, e, s.ResendFailures + 1, n => s.ResendFailures = n, cancellationToken))
+            {
+                return;
+            }
+
+            s.Resend.RemoveAt(0);
+            (s.ResendFailures, s.NextAttempt) = (0, null);
+            await state.WriteStateAsync(cancellationToken);
+        }
+
         while (!cancellationToken.IsCancellationRequested)
         {
             var entries = await journal.ReadAsync(s.Cursor, Batch);
@@ -148,38 +193,13 @@ public sealed class EventSinkGrain(
                 }
 
                 var e = new SinkEvent(runId, entry.Sequence, entry.Type, entry.Stage, entry.Timestamp, entry.Json);
-                var attempt = s.Failures + 1;
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                deadline.CancelAfter(Delivery.Timeout);
-                try
+                if (!await TryDeliverAsync(sinkId, target, e, s.Failures + 1, n => s.Failures = n, cancellationToken))
                 {
-                    var status = await target.Sink.DeliverAsync(e, deadline.Token);
-                    AddLog(new DeliveryRecord { EventId = e.EventId, Cursor = e.Cursor, Type = e.Type, Attempt = attempt, Ok = true, StatusCode = status, At = time.GetUtcNow() });
-                    (s.Cursor, s.Failures, s.NextAttempt) = (e.Cursor + 1, 0, null);
-                    await state.WriteStateAsync(cancellationToken);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    var error = ex is OperationCanceledException ? $"no answer within {Delivery.Timeout.TotalSeconds:0.#} s" : ex.Message;
-                    var code = ex is SinkDeliveryException sde ? sde.StatusCode : 0;
-                    AddLog(new DeliveryRecord { EventId = e.EventId, Cursor = e.Cursor, Type = e.Type, Attempt = attempt, Ok = false, StatusCode = code, Error = error, At = time.GetUtcNow() });
-                    if (attempt >= target.MaxAttempts)
-                    {
-                        Log.SinkDeadLettered(logger, sinkId, e.EventId, e.Type, attempt, error);
-                        s.DeadLetters.Add(new DeadLetterRecord { EventId = e.EventId, Cursor = e.Cursor, Type = e.Type, Attempts = attempt, LastError = error, At = time.GetUtcNow() });
-                        Trim(s.DeadLetters);
-                        (s.Cursor, s.Failures, s.NextAttempt) = (e.Cursor + 1, 0, null);
-                        await state.WriteStateAsync(cancellationToken);
-                        continue;
-                    }
-
-                    var wait = Delivery.BackoffAfter(attempt);
-                    Log.SinkDeliveryFailed(logger, sinkId, e.EventId, attempt, wait, error);
-                    (s.Failures, s.NextAttempt) = (attempt, time.GetUtcNow() + wait);
-                    await state.WriteStateAsync(cancellationToken);
-                    Schedule(wait);
                     return;
                 }
+
+                (s.Cursor, s.Failures, s.NextAttempt) = (e.Cursor + 1, 0, null);
+                await state.WriteStateAsync(cancellationToken);
             }
 
             if (skipped)
@@ -187,6 +207,58 @@ public sealed class EventSinkGrain(
                 await state.WriteStateAsync(cancellationToken);
             }
         }
+    }
+
+    /// <summary>One attempt on <paramref name="e"/>; after a failure that is not its last, the back-off is persisted and scheduled.</summary>
+    /// <returns>true: done with the entry (delivered, or dead-lettered after its last attempt); false: a retry waits.</returns>
+    private async Task<bool> TryDeliverAsync(string sinkId, SinkTarget target, SinkEvent e, int attempt, Action<int> recordFailures, CancellationToken cancellationToken)
+    {
+        var error = await AttemptAsync(target, e, attempt, cancellationToken);
+        if (error is null)
+        {
+            return true;
+        }
+
+        if (attempt >= target.MaxAttempts)
+        {
+            DeadLetter(sinkId, e, attempt, error);
+            return true;
+        }
+
+        var wait = Delivery.BackoffAfter(attempt);
+        Log.SinkDeliveryFailed(logger, sinkId, e.EventId, attempt, wait, error);
+        recordFailures(attempt);
+        state.State.NextAttempt = time.GetUtcNow() + wait;
+        await state.WriteStateAsync(cancellationToken);
+        Schedule(wait);
+        return false;
+    }
+
+    /// <returns>null when delivered, else the error (either way the attempt is in the delivery log).</returns>
+    private async Task<string?> AttemptAsync(SinkTarget target, SinkEvent e, int attempt, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(Delivery.Timeout);
+        try
+        {
+            var status = await target.Sink.DeliverAsync(e, deadline.Token);
+            AddLog(new DeliveryRecord { EventId = e.EventId, Cursor = e.Cursor, Type = e.Type, Attempt = attempt, Ok = true, StatusCode = status, At = time.GetUtcNow() });
+            return null;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            var error = ex is OperationCanceledException ? $"no answer within {Delivery.Timeout.TotalSeconds:0.#} s" : ex.Message;
+            var code = ex is SinkDeliveryException sde ? sde.StatusCode : 0;
+            AddLog(new DeliveryRecord { EventId = e.EventId, Cursor = e.Cursor, Type = e.Type, Attempt = attempt, Ok = false, StatusCode = code, Error = error, At = time.GetUtcNow() });
+            return error;
+        }
+    }
+
+    private void DeadLetter(string sinkId, SinkEvent e, int attempts, string error)
+    {
+        Log.SinkDeadLettered(logger, sinkId, e.EventId, e.Type, attempts, error);
+        state.State.DeadLetters.Add(new DeadLetterRecord { EventId = e.EventId, Cursor = e.Cursor, Type = e.Type, Attempts = attempts, LastError = error, At = time.GetUtcNow() });
+        Trim(state.State.DeadLetters);
     }
 
     private void AddLog(DeliveryRecord record)

@@ -15,6 +15,12 @@ public sealed class EventSinkState
     public List<DeliveryRecord> Log { get; set; } = [];
 
     public List<DeadLetterRecord> DeadLetters { get; set; } = [];
+
+    /// <summary>Cursors of dead letters an operator re-sent, oldest first: delivered before the journal goes on.</summary>
+    public List<long> Resend { get; set; } = [];
+
+    /// <summary>Failed attempts on <c>Resend[0]</c> (counted apart from <see cref="Failures"/>, the journal entry's).</summary>
+    public int ResendFailures { get; set; }
 }
 
 public sealed record DeliveryRecord

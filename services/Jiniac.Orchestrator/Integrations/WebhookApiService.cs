@@ -146,35 +146,51 @@ public sealed class WebhookApiService(IGrainFactory grains, TimeProvider time) :
         return response;
     }
 
-    /// <summary>An API subscription's id is its sink id after "webhook:"; "rabbitmq", "dapr" and "pipeline:NAME" name the others.</summary>
+    public override async Task<G.ResendDeadLettersResponse> ResendDeadLetters(G.ResendDeadLettersRequest request, ServerCallContext context)
+    {
+        var resent = 0;
+        foreach (var (run, sink) in await SinksAsync(request.SubscriptionId, request.RunId))
+        {
+            resent += await sink.ResendDeadLettersAsync([.. request.EventIds]);
+        }
+
+        return new G.ResendDeadLettersResponse { Resent = resent };
+    }
+
     private async Task<List<(string Run, SinkStatus Status)>> StatusesAsync(G.ListDeliveriesRequest request)
     {
-        if (string.IsNullOrEmpty(request.SubscriptionId))
+        var result = new List<(string, SinkStatus)>();
+        foreach (var (run, sink) in await SinksAsync(request.SubscriptionId, request.RunId))
+        {
+            result.Add((run, await sink.GetStatusAsync()));
+        }
+
+        return result;
+    }
+
+    /// <summary>An API subscription's id is its sink id after "webhook:"; "rabbitmq", "dapr" and "pipeline:NAME" name the others.</summary>
+    private async Task<List<(string Run, IEventSinkGrain Sink)>> SinksAsync(string subscriptionId, string runId)
+    {
+        if (string.IsNullOrEmpty(subscriptionId))
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, "subscription_id: required"));
         }
 
-        var sink = request.SubscriptionId is SinkCatalog.RabbitMq or SinkCatalog.Dapr || request.SubscriptionId.StartsWith(SinkCatalog.PipelinePrefix, StringComparison.Ordinal)
-            ? request.SubscriptionId
-            : SinkCatalog.WebhookPrefix + request.SubscriptionId;
+        var sink = subscriptionId is SinkCatalog.RabbitMq or SinkCatalog.Dapr || subscriptionId.StartsWith(SinkCatalog.PipelinePrefix, StringComparison.Ordinal)
+            ? subscriptionId
+            : SinkCatalog.WebhookPrefix + subscriptionId;
         IReadOnlyList<string> runs;
-        if (string.IsNullOrEmpty(request.RunId))
+        if (string.IsNullOrEmpty(runId))
         {
             runs = await grains.GetGrain<IRunRegistryGrain>(GrainKeys.Registry).ListAsync();
         }
         else
         {
-            CheckRun(request.RunId);
-            runs = [request.RunId];
+            CheckRun(runId);
+            runs = [runId];
         }
 
-        var result = new List<(string, SinkStatus)>();
-        foreach (var run in runs)
-        {
-            result.Add((run, await grains.GetGrain<IEventSinkGrain>(SinkKeys.Of(sink, run)).GetStatusAsync()));
-        }
-
-        return result;
+        return [.. runs.Select(run => (run, grains.GetGrain<IEventSinkGrain>(SinkKeys.Of(sink, run))))];
     }
 
     private static int Limit(G.ListDeliveriesRequest request) => request.Limit > 0 ? request.Limit : 100;
