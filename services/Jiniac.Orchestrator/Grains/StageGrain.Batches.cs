@@ -11,6 +11,9 @@ public sealed partial class StageGrain
 {
     private readonly Dictionary<string, StageShard> _shards = new(StringComparer.Ordinal);
 
+    /// <summary>The held-out sets, built from the table once it is prepared; null when the table changed since.</summary>
+    private List<EvalSet>? _evalSets;
+
     private Dictionary<string, StageShard> Shards => _shards;
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
@@ -102,6 +105,7 @@ public sealed partial class StageGrain
     private Task AppendShardsAsync(IReadOnlyList<StageShard> shards)
     {
         S.LastActivity = time.GetUtcNow();
+        _evalSets = null;
         var (runId, stage) = KeyParts();
         return shardLog.AppendAsync(runId, stage, shards, default);
     }

@@ -507,12 +507,20 @@ public sealed partial class StageGrain(
             return Task.FromResult<IReadOnlyList<EvalSet>?>(null);
         }
 
+        // Asked for on every checkpoint's evaluation; the table changes only while the stage prepares (AppendShardsAsync forgets this).
+        _evalSets ??= BuildEvalSets();
+        return Task.FromResult<IReadOnlyList<EvalSet>?>(_evalSets);
+    }
+
+    private List<EvalSet> BuildEvalSets()
+    {
         var sets = new List<EvalSet>();
+        var ordered = Shards.Values.OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
         foreach (var source in Context.Spec.Sources)
         {
             var prefixes = new List<string>();
             long bytes = 0;
-            foreach (var shard in Shards.Values.OrderBy(s => s.Key, StringComparer.Ordinal))
+            foreach (var shard in ordered)
             {
                 if (shard.Source == source.Name && shard.Split == SplitNames.Eval && shard.Prefix is not null)
                 {
@@ -537,7 +545,7 @@ public sealed partial class StageGrain(
             }
         }
 
-        return Task.FromResult<IReadOnlyList<EvalSet>?>(sets);
+        return sets;
     }
 
     public Task<IReadOnlyList<string>> GetTrainShardBlobsAsync()
