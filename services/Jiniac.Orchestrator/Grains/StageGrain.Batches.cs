@@ -9,6 +9,8 @@ namespace Jiniac.Orchestrator.Grains;
 // the stage has. The table is rebuilt from the log when the grain activates.
 public sealed partial class StageGrain
 {
+    private const int SendWindow = 256;
+
     private readonly Dictionary<string, StageShard> _shards = new(StringComparer.Ordinal);
 
     /// <summary>The held-out sets, built from the table once it is prepared; null when the table changed since.</summary>
@@ -64,10 +66,7 @@ public sealed partial class StageGrain
         await AppendShardsAsync(added);
         if (Context.Tokenizer is not null)
         {
-            foreach (var shard in added)
-            {
-                await SendTokenizeAsync(shard);
-            }
+            await SendTokenizeAllAsync(added);
         }
     }
 
@@ -101,6 +100,26 @@ public sealed partial class StageGrain
 
     public Task<IReadOnlyList<StageShard>> GetShardsAsync() =>
         Task.FromResult<IReadOnlyList<StageShard>>([.. Shards.Values.OrderBy(s => s.Key, StringComparer.Ordinal)]);
+
+    /// <summary>
+    /// Each send waits for the broker's confirm (a round trip on RabbitMQ): up to <see cref="SendWindow"/> side by side,
+    /// not one after another. The tokenizers take shards in any order.
+    /// </summary>
+    private async Task SendTokenizeAllAsync(IReadOnlyList<StageShard> shards)
+    {
+        var pending = new List<Task>(Math.Min(shards.Count, SendWindow));
+        foreach (var shard in shards)
+        {
+            pending.Add(SendTokenizeAsync(shard));
+            if (pending.Count == SendWindow)
+            {
+                await Task.WhenAll(pending);
+                pending.Clear();
+            }
+        }
+
+        await Task.WhenAll(pending);
+    }
 
     private Task AppendShardsAsync(IReadOnlyList<StageShard> shards)
     {

@@ -165,10 +165,7 @@ public sealed partial class StageGrain(
         await SaveAsync();
         if (Context.Tokenizer is not null)
         {
-            foreach (var shard in added)
-            {
-                await SendTokenizeAsync(shard);
-            }
+            await SendTokenizeAllAsync(added);
         }
 
         if (S.Sources.Values.All(s => s.Done))
@@ -660,13 +657,7 @@ public sealed partial class StageGrain(
             return;
         }
 
-        foreach (var shard in Shards.Values)
-        {
-            if (shard.Prefix is null && shard.Error is null)
-            {
-                await SendTokenizeAsync(shard);
-            }
-        }
+        await SendTokenizeAllAsync(Shards.Values.Where(shard => shard.Prefix is null && shard.Error is null).ToList());
     }
 
     private Task SendTokenizeAsync(StageShard shard)
