@@ -47,6 +47,15 @@ public sealed class EventSchemaTests
         var recorded = typeof(JournalRecorder).GetInterfaces()
             .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
             .Select(i => i.GetGenericArguments()[0]).ToHashSet();
+        // The per-shard events are journalled by the batch consumer, a batch per append.
+        foreach (var batch in typeof(ShardEventBatchConsumer).GetInterfaces()
+            .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IConsumer<>))
+            .Select(i => i.GetGenericArguments()[0])
+            .Where(t => t.IsGenericType && t.GetGenericTypeDefinition() == typeof(Batch<>)))
+        {
+            recorded.Add(batch.GetGenericArguments()[0]);
+        }
+
         Assert.Equal(recorded.Select(t => t.Name).Order(), EventTypes.Contract.Select(t => t.Name).Order());
     }
 
