@@ -48,6 +48,7 @@ public static class ServiceCollectionExtensions
         {
             services.AddKeyedSingleton<IGrainStorage>(Grains.OrchestratorStorage.Name, (sp, _) => new FileGrainStorage(sp.GetRequiredService<StatePaths>().Grains));
             services.AddSingleton<IJournalStore>(sp => new FileJournalStore(sp.GetRequiredService<StatePaths>().Journal));
+            services.AddSingleton<IShardLogStore>(sp => new FileShardLogStore(Path.Combine(sp.GetRequiredService<StatePaths>().Root, "shards")));
             // The embedded CLI finds its host through {state}/control.json; a distributed orchestrator is reached at Control:Url.
             services.AddHostedService<ControlEndpointFile>();
         }
@@ -158,6 +159,7 @@ public static class ServiceCollectionExtensions
             return StackExchange.Redis.ConnectionMultiplexer.Connect(options);
         });
         services.AddSingleton<IJournalStore>(sp => new RedisJournalStore(sp.GetRequiredKeyedService<StackExchange.Redis.IConnectionMultiplexer>(Key)));
+        services.AddSingleton<IShardLogStore>(sp => new RedisShardLogStore(sp.GetRequiredKeyedService<StackExchange.Redis.IConnectionMultiplexer>(Key)));
     }
 
     private static int FreePort()

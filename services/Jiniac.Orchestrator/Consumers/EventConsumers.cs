@@ -32,12 +32,7 @@ public sealed class StageEventConsumer(IGrainFactory grains) :
 
     public Task Consume(ConsumeContext<IngestFailed> context) => Stage(context.Message.RunId, context.Message.Stage).OnIngestFailedAsync(context.Message);
 
-    public async Task Consume(ConsumeContext<ShardTokenizeFailed> context)
-    {
-        var m = context.Message;
-        await grains.GetGrain<IShardGrain>(m.ShardKey).RecordFailedAsync(m.Reason);
-        await Stage(m.RunId, m.Stage).OnShardTokenizeFailedAsync(m);
-    }
+    public Task Consume(ConsumeContext<ShardTokenizeFailed> context) => Stage(context.Message.RunId, context.Message.Stage).OnShardTokenizeFailedAsync(context.Message);
 
     public Task Consume(ConsumeContext<TrainingStarted> context) => Stage(context.Message.RunId, context.Message.Stage).OnTrainingStartedAsync(context.Message);
 

@@ -6,23 +6,17 @@ using MassTransit;
 namespace Jiniac.Orchestrator.Consumers;
 
 /// <summary>
-/// ShardIngested and ShardTokenized, the events a stage gets once per shard, consumed in batches: the shard grains are
-/// written side by side, each stage applies its share with one state write, and each run's journal takes its share
-/// with one append. The messages are acknowledged only when all of that is durable, so a crash redelivers the batch,
-/// which every step recognises (shard records, stage shards and journal keys are idempotent).
+/// ShardIngested and ShardTokenized, the events a stage gets once per shard, consumed in batches: each stage applies its
+/// share with one append to its shard log, and each run's journal takes its share with one append. The messages are
+/// acknowledged only when both are durable, so a crash redelivers the batch, which both recognise (the stage knows its
+/// shards by key, the journal its records by message id). There is no record per shard besides: the stage's shard log
+/// holds what is known of each shard, and a per-shard grain write (one fsync each) was most of a batch's cost.
 /// </summary>
 public sealed class ShardEventBatchConsumer(IGrainFactory grains) : IConsumer<Batch<ShardIngested>>, IConsumer<Batch<ShardTokenized>>
 {
     public async Task Consume(ConsumeContext<Batch<ShardIngested>> context)
     {
         var batch = context.Message;
-        var records = new Task[batch.Length];
-        for (var i = 0; i < batch.Length; i++)
-        {
-            records[i] = grains.GetGrain<IShardGrain>(batch[i].Message.Shard.ShardKey).RecordIngestedAsync(batch[i].Message.Shard);
-        }
-
-        await Task.WhenAll(records);
         await Task.WhenAll(
             ByStage(batch, m => (m.RunId, m.Stage), (runId, stage, messages) => grains.GetGrain<IStageGrain>(GrainKeys.Stage(runId, stage)).OnShardsIngestedAsync(messages)),
             Journal(batch, m => m.RunId, m => m.Stage));
@@ -31,13 +25,6 @@ public sealed class ShardEventBatchConsumer(IGrainFactory grains) : IConsumer<Ba
     public async Task Consume(ConsumeContext<Batch<ShardTokenized>> context)
     {
         var batch = context.Message;
-        var records = new Task[batch.Length];
-        for (var i = 0; i < batch.Length; i++)
-        {
-            records[i] = grains.GetGrain<IShardGrain>(batch[i].Message.ShardKey).RecordTokenizedAsync(batch[i].Message);
-        }
-
-        await Task.WhenAll(records);
         await Task.WhenAll(
             ByStage(batch, m => (m.RunId, m.Stage), (runId, stage, messages) => grains.GetGrain<IStageGrain>(GrainKeys.Stage(runId, stage)).OnShardsTokenizedAsync(messages)),
             Journal(batch, m => m.RunId, m => m.Stage));

@@ -135,19 +135,10 @@ public interface IStageGrain : IGrainWithStringKey
     /// <summary>Blob keys of this stage's training shards (the tokenizer's sample).</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<string>> GetTrainShardBlobsAsync();
-}
 
-/// <summary>Key: the shard's content hash. What is known about one shard, across runs.</summary>
-public interface IShardGrain : IGrainWithStringKey
-{
-    Task RecordIngestedAsync(IngestedShard shard);
-
-    Task RecordTokenizedAsync(ShardTokenized message);
-
-    Task RecordFailedAsync(string reason);
-
+    /// <summary>The stage's shard table (from its shard log), by key.</summary>
     [AlwaysInterleave]
-    Task<ShardState> GetAsync();
+    Task<IReadOnlyList<StageShard>> GetShardsAsync();
 }
 
 /// <summary>Key: "run/stage/step". One checkpoint: where it is, what it scored, where it was published.</summary>

@@ -144,43 +144,6 @@ public sealed class RunRegistryGrain([PersistentState("registry", OrchestratorSt
     public Task<IReadOnlyList<string>> ListAsync() => Task.FromResult<IReadOnlyList<string>>([.. state.State.Runs]);
 }
 
-public sealed class ShardGrain([PersistentState("shard", OrchestratorStorage.Name)] IPersistentState<ShardState> state) : Grain, IShardGrain
-{
-    public async Task RecordIngestedAsync(Contracts.IngestedShard shard)
-    {
-        if (state.State.Shard is null)
-        {
-            state.State.Shard = shard;
-            await state.WriteStateAsync();
-        }
-    }
-
-    public async Task RecordTokenizedAsync(Contracts.ShardTokenized message)
-    {
-        if (!state.State.Tokenized.ContainsKey(message.TokenizerHash))
-        {
-            state.State.Tokenized[message.TokenizerHash] = new TokenizedOutput(message.Prefix, message.Documents, message.Tokens);
-            state.State.Error = null;
-            await state.WriteStateAsync();
-        }
-    }
-
-    public async Task RecordFailedAsync(string reason)
-    {
-        // A failure report that arrives after the shard was tokenized (an earlier attempt's, overtaken, or redelivered)
-        // is not the shard's state; as the stage grain, keep the success. A repeat of the same failure writes nothing.
-        if (state.State.Tokenized.Count > 0 || state.State.Error == reason)
-        {
-            return;
-        }
-
-        state.State.Error = reason;
-        await state.WriteStateAsync();
-    }
-
-    public Task<ShardState> GetAsync() => Task.FromResult(state.State);
-}
-
 public sealed class CheckpointGrain([PersistentState("checkpoint", OrchestratorStorage.Name)] IPersistentState<CheckpointState> state) : Grain, ICheckpointGrain
 {
     public async Task RecordSavedAsync(Contracts.CheckpointSaved message)

@@ -1,11 +1,46 @@
 using Jiniac.Contracts;
+using Jiniac.Orchestrator.Journal;
 
 namespace Jiniac.Orchestrator.Grains;
 
-// Shard events come by the hundred thousand: a stage applies a consumed batch of them as it would apply each one,
-// but writes its state once for the batch (before anything is sent onward), since each write is the whole state.
+// Shard events come by the hundred thousand. The shard table lives in the stage's shard log (Journal.IShardLogStore),
+// not in its grain state: a consumed batch of shard events is one append of the shards it changed (durable before
+// anything is sent onward or acknowledged), and the state, written whole, stays a few kilobytes however many shards
+// the stage has. The table is rebuilt from the log when the grain activates.
 public sealed partial class StageGrain
 {
+    private const int SendWindow = 256;
+
+    private readonly Dictionary<string, StageShard> _shards = new(StringComparer.Ordinal);
+
+    /// <summary>The held-out sets, built from the table once it is prepared; null when the table changed since.</summary>
+    private List<EvalSet>? _evalSets;
+
+    private Dictionary<string, StageShard> Shards => _shards;
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        var (runId, stage) = KeyParts();
+        foreach (var record in await shardLog.LoadAsync(runId, stage, cancellationToken))
+        {
+            ShardLog.Apply(_shards, record);
+        }
+
+        if (S.Shards.Count > 0)
+        {
+            // A state written before the shard log: its table moves to the log (durable first), then leaves the state.
+            var legacy = S.Shards.Values.ToList();
+            await shardLog.AppendAsync(runId, stage, legacy, cancellationToken);
+            foreach (var record in legacy)
+            {
+                ShardLog.Apply(_shards, record);
+            }
+
+            S.Shards = [];
+            await state.WriteStateAsync(cancellationToken);
+        }
+    }
+
     public async Task OnShardsIngestedAsync(IReadOnlyList<ShardIngested> messages)
     {
         if (S.Context is null || S.Status != StageStatus.Preparing)
@@ -18,7 +53,7 @@ public sealed partial class StageGrain
         {
             if (AddShard(message.Source, message.Shard))
             {
-                added.Add(S.Shards[message.Shard.ShardKey]);
+                added.Add(Shards[message.Shard.ShardKey]);
             }
         }
 
@@ -27,23 +62,21 @@ public sealed partial class StageGrain
             return;
         }
 
-        await SaveAsync();
+        // Only the log is written: nothing in the state changed (LastActivity is kept in memory; a restart re-issues early, harmlessly).
+        await AppendShardsAsync(added);
         if (Context.Tokenizer is not null)
         {
-            foreach (var shard in added)
-            {
-                await SendTokenizeAsync(shard);
-            }
+            await SendTokenizeAllAsync(added);
         }
     }
 
     public async Task OnShardsTokenizedAsync(IReadOnlyList<ShardTokenized> messages)
     {
-        var changed = false;
+        var changed = new List<StageShard>();
         foreach (var message in messages)
         {
             if (S.Context?.Tokenizer?.Hash != message.TokenizerHash
-                || !S.Shards.TryGetValue(message.ShardKey, out var shard)
+                || !Shards.TryGetValue(message.ShardKey, out var shard)
                 || shard.Prefix is not null)
             {
                 continue;
@@ -53,15 +86,54 @@ public sealed partial class StageGrain
             shard.Documents = message.Documents;
             shard.Tokens = message.Tokens;
             shard.Error = null;
-            changed = true;
+            changed.Add(shard);
         }
 
-        if (!changed)
+        if (changed.Count == 0)
         {
             return;
         }
 
-        await SaveAsync();
+        await AppendShardsAsync(changed);
         await CheckReadyAsync();
+    }
+
+    public Task<IReadOnlyList<StageShard>> GetShardsAsync() =>
+        Task.FromResult<IReadOnlyList<StageShard>>([.. Shards.Values.OrderBy(s => s.Key, StringComparer.Ordinal)]);
+
+    /// <summary>
+    /// Each send waits for the broker's confirm (a round trip on RabbitMQ): up to <see cref="SendWindow"/> side by side,
+    /// not one after another. The tokenizers take shards in any order.
+    /// </summary>
+    private async Task SendTokenizeAllAsync(IReadOnlyList<StageShard> shards)
+    {
+        var pending = new List<Task>(Math.Min(shards.Count, SendWindow));
+        foreach (var shard in shards)
+        {
+            pending.Add(SendTokenizeAsync(shard));
+            if (pending.Count == SendWindow)
+            {
+                await Task.WhenAll(pending);
+                pending.Clear();
+            }
+        }
+
+        await Task.WhenAll(pending);
+    }
+
+    private Task AppendShardsAsync(IReadOnlyList<StageShard> shards)
+    {
+        S.LastActivity = time.GetUtcNow();
+        _evalSets = null;
+        var (runId, stage) = KeyParts();
+        return shardLog.AppendAsync(runId, stage, shards, default);
+    }
+
+    /// <summary>The grain key is "run/stage" (GrainKeys.Stage); known before the stage is prepared.</summary>
+    private (string RunId, string Stage) KeyParts()
+    {
+        var key = this.GetPrimaryKeyString();
+        var slash = key.IndexOf('/', StringComparison.Ordinal);
+        return (key[..slash], key[(slash + 1)..]);
     }
 }

@@ -109,10 +109,13 @@ public sealed partial class StageGrain
         }
         else
         {
-            foreach (var shard in S.Shards.Values)
+            var cleared = Shards.Values.Where(s => s.Error is not null).ToList();
+            foreach (var shard in cleared)
             {
                 shard.Error = null;
             }
+
+            await AppendShardsAsync(cleared);
 
             await TransitionAsync(StageStatus.Preparing, null);
             await IssueIngestAsync();
@@ -130,10 +133,10 @@ public sealed partial class StageGrain
             return Refuse("the stage was never started: it has no shards");
         }
 
-        var matches = S.Shards.Values.Where(s => s.Key.StartsWith(shard, StringComparison.Ordinal)).ToList();
+        var matches = Shards.Values.Where(s => s.Key.StartsWith(shard, StringComparison.Ordinal)).ToList();
         if (shard.Length < 8 || matches.Count != 1)
         {
-            var failed = S.Shards.Values.Where(s => s.Error is not null).Select(s => s.Key[..12]).ToList();
+            var failed = Shards.Values.Where(s => s.Error is not null).Select(s => s.Key[..12]).ToList();
             var why = shard.Length < 8 ? "give at least 8 characters of the shard key" : matches.Count == 0 ? "no shard of this stage has that key" : $"{matches.Count} shards start with it";
             return Refuse($"shard '{shard}': {why}; failed shards: {(failed.Count == 0 ? "none" : string.Join(", ", failed))}");
         }
@@ -162,6 +165,7 @@ public sealed partial class StageGrain
 
         var previousError = target.Error;
         target.Error = null;
+        await AppendShardsAsync([target]);
         await JournalAsync("ShardReplayed", new { stage = Name, shard = target.Key, attempt = S.Attempt, reason = request.Reason, requestedBy = request.RequestedBy, previousError });
         if (restart)
         {

@@ -21,6 +21,7 @@ public sealed partial class StageGrain(
     MassTransit.IBus bus,
     TimeProvider time,
     IOptions<OrchestratorOptions> options,
+    Journal.IShardLogStore shardLog,
     ILogger<StageGrain> logger) : Grain, IStageGrain, IRemindable
 {
     private const string ReissueReminder = "reissue";
@@ -156,17 +157,15 @@ public sealed partial class StageGrain(
         {
             if (AddShard(message.Source, shard))
             {
-                added.Add(S.Shards[shard.ShardKey]);
+                added.Add(Shards[shard.ShardKey]);
             }
         }
 
+        await AppendShardsAsync(added);
         await SaveAsync();
         if (Context.Tokenizer is not null)
         {
-            foreach (var shard in added)
-            {
-                await SendTokenizeAsync(shard);
-            }
+            await SendTokenizeAllAsync(added);
         }
 
         if (S.Sources.Values.All(s => s.Done))
@@ -206,12 +205,13 @@ public sealed partial class StageGrain(
 
     public async Task OnShardTokenizeFailedAsync(ShardTokenizeFailed message)
     {
-        if (!S.Shards.TryGetValue(message.ShardKey, out var shard) || shard.Prefix is not null || S.Status != StageStatus.Preparing)
+        if (!Shards.TryGetValue(message.ShardKey, out var shard) || shard.Prefix is not null || S.Status != StageStatus.Preparing)
         {
             return;
         }
 
         shard.Error = message.Reason;
+        await AppendShardsAsync([shard]);
         await TransitionAsync(StageStatus.Failed, $"shard {message.ShardKey[..12]} ({shard.Source}) could not be tokenized: {message.Reason}");
     }
 
@@ -504,12 +504,20 @@ public sealed partial class StageGrain(
             return Task.FromResult<IReadOnlyList<EvalSet>?>(null);
         }
 
+        // Asked for on every checkpoint's evaluation; the table changes only while the stage prepares (AppendShardsAsync forgets this).
+        _evalSets ??= BuildEvalSets();
+        return Task.FromResult<IReadOnlyList<EvalSet>?>(_evalSets);
+    }
+
+    private List<EvalSet> BuildEvalSets()
+    {
         var sets = new List<EvalSet>();
+        var ordered = Shards.Values.OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
         foreach (var source in Context.Spec.Sources)
         {
             var prefixes = new List<string>();
             long bytes = 0;
-            foreach (var shard in S.Shards.Values.OrderBy(s => s.Key, StringComparer.Ordinal))
+            foreach (var shard in ordered)
             {
                 if (shard.Source == source.Name && shard.Split == SplitNames.Eval && shard.Prefix is not null)
                 {
@@ -534,12 +542,12 @@ public sealed partial class StageGrain(
             }
         }
 
-        return Task.FromResult<IReadOnlyList<EvalSet>?>(sets);
+        return sets;
     }
 
     public Task<IReadOnlyList<string>> GetTrainShardBlobsAsync()
     {
-        var blobs = S.Shards.Values
+        var blobs = Shards.Values
             .Where(s => s.Split == SplitNames.Train)
             .OrderBy(s => s.Source, StringComparer.Ordinal).ThenBy(s => s.Key, StringComparer.Ordinal)
             .Select(s => s.Blob)
@@ -573,16 +581,16 @@ public sealed partial class StageGrain(
     private bool IsPrepared() =>
         Context.Tokenizer is not null
         && S.Sources.Count > 0 && S.Sources.Values.All(s => s.Done)
-        && S.Shards.Values.All(s => s.Prefix is not null);
+        && Shards.Values.All(s => s.Prefix is not null);
 
     private bool AddShard(string source, IngestedShard shard)
     {
-        if (S.Shards.ContainsKey(shard.ShardKey))
+        if (Shards.ContainsKey(shard.ShardKey))
         {
             return false;
         }
 
-        S.Shards[shard.ShardKey] = new StageShard
+        Shards[shard.ShardKey] = new StageShard
         {
             Key = shard.ShardKey,
             Source = source,
@@ -601,7 +609,7 @@ public sealed partial class StageGrain(
             return;
         }
 
-        if (!S.Shards.Values.Any(s => s.Split == SplitNames.Train))
+        if (!Shards.Values.Any(s => s.Split == SplitNames.Train))
         {
             await TransitionAsync(StageStatus.Failed, "no training data: every record of every source was dropped, de-duplicated or quarantined");
             return;
@@ -649,13 +657,7 @@ public sealed partial class StageGrain(
             return;
         }
 
-        foreach (var shard in S.Shards.Values)
-        {
-            if (shard.Prefix is null && shard.Error is null)
-            {
-                await SendTokenizeAsync(shard);
-            }
-        }
+        await SendTokenizeAllAsync(Shards.Values.Where(shard => shard.Prefix is null && shard.Error is null).ToList());
     }
 
     private Task SendTokenizeAsync(StageShard shard)
@@ -717,7 +719,7 @@ public sealed partial class StageGrain(
 
         foreach (var source in Context.Spec.Sources)
         {
-            var shards = S.Shards.Values
+            var shards = Shards.Values
                 .Where(s => s.Source == source.Name && s.Split == SplitNames.Train && s.Prefix is not null && s.Tokens > 0)
                 .OrderBy(s => s.Key, StringComparer.Ordinal)
                 .ToList();
@@ -845,7 +847,7 @@ public sealed partial class StageGrain(
     private StageView BuildView()
     {
         var spec = S.Context?.Spec;
-        var shards = S.Shards.Values;
+        var shards = Shards.Values;
         return new StageView
         {
             Name = spec?.Name ?? this.GetPrimaryKeyString().Split('/')[^1],

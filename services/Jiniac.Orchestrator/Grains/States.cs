@@ -147,6 +147,10 @@ public sealed class StageState
     public string? Reason { get; set; }
     public int Attempt { get; set; } = 1;
     public Dictionary<string, SourceProgress> Sources { get; set; } = [];
+    /// <summary>
+    /// Only in states written before the shard log (<see cref="Journal.IShardLogStore"/>): moved there when the stage
+    /// activates, and empty from then on. The shard table is no part of the state written whole.
+    /// </summary>
     public Dictionary<string, StageShard> Shards { get; set; } = [];
     public string? InitFrom { get; set; }
     public string? JobId { get; set; }
@@ -181,16 +185,6 @@ public sealed class StageState
     /// <summary>W3C traceparent of the event that brought each checkpoint: its evaluation and publication continue that trace.</summary>
     public Dictionary<long, string> TraceParents { get; set; } = [];
 }
-
-public sealed class ShardState
-{
-    public IngestedShard? Shard { get; set; }
-    /// <summary>Tokenized outputs by tokenizer hash.</summary>
-    public Dictionary<string, TokenizedOutput> Tokenized { get; set; } = [];
-    public string? Error { get; set; }
-}
-
-public sealed record TokenizedOutput(string Prefix, long Documents, long Tokens);
 
 public sealed class CheckpointState
 {
