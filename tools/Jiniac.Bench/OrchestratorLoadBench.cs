@@ -90,7 +90,7 @@ public static class OrchestratorLoadBench
     {
         var runId = "load-" + Guid.NewGuid().ToString("n")[..12];
         var stateDir = settings.StateDir ?? Path.Combine(Path.GetTempPath(), "jiniac-load-" + Guid.NewGuid().ToString("n"));
-        var load = new LoadWorkers(settings.Shards, settings.Checkpoints);
+        var load = new LoadWorkers(settings.Shards, settings.Checkpoints) { RunId = runId };
         var app = await StartAsync(settings, stateDir, load);
         try
         {
@@ -107,6 +107,12 @@ public static class OrchestratorLoadBench
             await load.Evaluated.Task.WaitAsync(settings.Timeout, cancellationToken);
             var latencies = load.Latencies.Order().ToArray();
             var stage = await grains.GetGrain<IStageGrain>(GrainKeys.Stage(runId, "load")).GetViewAsync();
+            if (stage.ShardsTokenized != settings.Shards || stage.Status != "Training")
+            {
+                // A figure is only reported for a run whose bookkeeping came out whole.
+                throw new InvalidOperationException($"the stage ended {stage.Status} with {stage.ShardsTokenized}/{settings.Shards} shards tokenized: no figure");
+            }
+
             var journal = await grains.GetGrain<IJournalGrain>(runId).CountAsync();
             return new Result(settings.Shards, load.Sources, events, seconds, events / seconds,
                 Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1],
@@ -208,6 +214,14 @@ public static class OrchestratorLoadBench
         public int TokenizeCommands => Volatile.Read(ref _tokenize);
         public long FirstShardEvent => Volatile.Read(ref _first);
         public long LaunchedAt { get; set; }
+
+        /// <summary>
+        /// This measurement's run. On a broker vhost used before, queues can still hold an earlier run's commands (an
+        /// unconsumed LaunchTraining once stopped a run's clock early); the scripted workers answer only their own run.
+        /// </summary>
+        public string RunId { get; init; } = "";
+
+        public bool Mine(string runId) => string.Equals(runId, RunId, StringComparison.Ordinal);
         public TaskCompletionSource Launched { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource Evaluated { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public ConcurrentDictionary<long, (long SavedAt, TaskCompletionSource Received)> Pending { get; } = new();
@@ -243,6 +257,11 @@ public static class OrchestratorLoadBench
         public async Task Consume(ConsumeContext<IngestSource> context)
         {
             var m = context.Message;
+            if (!load.Mine(m.RunId))
+            {
+                return;
+            }
+
             var source = int.Parse(m.Source.Name.AsSpan(1), CultureInfo.InvariantCulture);
             var shards = load.ShardsOf(m.RunId, source);
             load.MarkFirst();
@@ -269,7 +288,7 @@ public static class OrchestratorLoadBench
 
     public sealed class LoadTokenize(LoadWorkers load) : IConsumer<TrainTokenizer>, IConsumer<TokenizeShard>
     {
-        public Task Consume(ConsumeContext<TrainTokenizer> context) => context.Publish(new TokenizerReady
+        public Task Consume(ConsumeContext<TrainTokenizer> context) => !load.Mine(context.Message.RunId) ? Task.CompletedTask : context.Publish(new TokenizerReady
         {
             RunId = context.Message.RunId, TokenizerBlob = $"runs/{context.Message.RunId}/tokenizer/tokenizer.json",
             TokenizerHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(context.Message.RunId))), VocabSize = 512, EodTokenId = 0,
@@ -278,6 +297,11 @@ public static class OrchestratorLoadBench
         public Task Consume(ConsumeContext<TokenizeShard> context)
         {
             var m = context.Message;
+            if (!load.Mine(m.RunId))
+            {
+                return Task.CompletedTask;
+            }
+
             load.CountTokenize();
             return context.Publish(new ShardTokenized
             {
@@ -291,6 +315,11 @@ public static class OrchestratorLoadBench
     {
         public async Task Consume(ConsumeContext<LaunchTraining> context)
         {
+            if (!load.Mine(context.Message.RunId))
+            {
+                return;
+            }
+
             load.LaunchedAt = Stopwatch.GetTimestamp();
             load.Launched.TrySetResult();
             var m = context.Message;
@@ -315,7 +344,7 @@ public static class OrchestratorLoadBench
     {
         public Task Consume(ConsumeContext<EvaluateCheckpoint> context)
         {
-            if (load.Pending.TryGetValue(context.Message.Step, out var pending))
+            if (load.Mine(context.Message.RunId) && load.Pending.TryGetValue(context.Message.Step, out var pending))
             {
                 load.Latencies.Add(Stopwatch.GetElapsedTime(pending.SavedAt).TotalMilliseconds);
                 pending.Received.TrySetResult();
