@@ -36,6 +36,7 @@ public sealed class DuplicateDeliveryTests(RabbitMqServer rabbit, RedisServer re
         await using var host = await StartAsync("t-" + Guid.NewGuid().ToString("n"));
         var workers = host.Services.GetRequiredService<ScriptedWorkers>();
         workers.Copies = 2;
+        workers.Runs = [runId];
         var grains = host.Services.GetRequiredService<IGrainFactory>();
 
         Assert.Null((await grains.GetGrain<IRunGrain>(runId).SubmitAsync(Spec(runId))).Error);
