@@ -145,19 +145,25 @@ public sealed class BabysittingTests
         await SendAsync(fixture, new StopTraining { RunId = LauncherFixture.RunId, Stage = LauncherFixture.Stage, Attempt = 1, Reason = "skip a bad shard" });
         await fixture.Events.WaitForAsync<AlertRaised>(a => a.Kind == "training-stopped");
 
+        // The range to skip lies past where attempt 1 stopped (a loaded machine lets it run on a while after the stop),
+        // so the resumed attempt really meets it.
+        var stoppedAt = fixture.Events.Of<CheckpointSaved>().Where(c => c.Attempt == 1).Max(c => c.Step);
+        Assert.True(stoppedAt <= 34, $"attempt 1 ran to step {stoppedAt} before it stopped: no room left to skip in 40 steps");
+        var from = stoppedAt + 2;
+
         // skip_batches is not part of the job's identity: a new range neither supersedes the checkpoints nor drops old ranges.
-        await SendAsync(fixture, LauncherFixture.Command(steps: 40, attempt: 2) with { SkipBatches = [new BatchRange { From = 30, To = 32 }] });
+        await SendAsync(fixture, LauncherFixture.Command(steps: 40, attempt: 2) with { SkipBatches = [new BatchRange { From = from, To = from + 2 }] });
         var completed = await fixture.Events.WaitForAsync<TrainingCompleted>(c => c.Attempt == 2);
 
         Assert.Equal(40, completed.FinalStep);
-        Assert.InRange(fixture.Events.Of<TrainingStarted>().Single(s => s.Attempt == 2).ResumedFromStep ?? 0, 8, 29);
+        Assert.Equal(stoppedAt, fixture.Events.Of<TrainingStarted>().Single(s => s.Attempt == 2).ResumedFromStep);
         Assert.False(Directory.Exists(Path.Combine(fixture.TrainDir, "superseded")));
         var job = fixture.ReadJson(Path.Combine(fixture.TrainDir, "JOB.json"));
         var skips = job.GetProperty("skip_batches").EnumerateArray().Select(r => (r.GetProperty("from").GetInt64(), r.GetProperty("to").GetInt64()));
-        Assert.Equal([(2L, 3L), (30L, 32L)], skips);
+        Assert.Equal([(2L, 3L), (from, from + 2)], skips);
         var log = await File.ReadAllTextAsync(Path.Combine(fixture.TrainDir, "trainer.log"));
-        Assert.Contains("step 30 skipped", log);
-        Assert.Contains("step 31 skipped", log);
+        Assert.Contains($"step {from} skipped", log);
+        Assert.Contains($"step {from + 1} skipped", log);
     }
 
     [Fact]
