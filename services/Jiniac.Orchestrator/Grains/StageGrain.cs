@@ -291,7 +291,15 @@ public sealed partial class StageGrain(
         S.Step = message.FinalStep;
         S.Tokens = message.Tokens;
         S.Loss = message.FinalLoss;
-        S.PendingEvaluations.Add(final.Step);
+        // The final checkpoint may have been evaluated already, as it was saved (every-N suites, per-checkpoint
+        // evaluation), before TrainingCompleted came: evaluated again only when being final (or best) adds suites.
+        var evaluatedAlready = S.Evaluations.ContainsKey(final.Step) && !S.PendingEvaluations.Contains(final.Step)
+            && !Context.Evaluation.Suites.Any(s => s.When.StageEnd || s.When.Best);
+        if (!evaluatedAlready)
+        {
+            S.PendingEvaluations.Add(final.Step);
+        }
+
         if (BestStep() is { } best && best != final.Step && Context.Evaluation.Suites.Any(s => s.When.Best))
         {
             // The lowest-loss checkpoint gets the "best" suites too; evaluated beside the final one, holding nothing up.
@@ -301,6 +309,10 @@ public sealed partial class StageGrain(
 
         await TransitionAsync(StageStatus.Evaluating, null);
         await IssueEvaluationsAsync();
+        if (evaluatedAlready)
+        {
+            await AfterFinalEvaluationAsync(final.Step);
+        }
     }
 
     public async Task OnTrainingFailedAsync(TrainingFailed message)
@@ -350,15 +362,21 @@ public sealed partial class StageGrain(
         await PruneAsync();
         if (S.Status == StageStatus.Evaluating && S.Final?.Step == message.Step)
         {
-            var failures = await CheckGatesAsync(message.Step);
-            if (failures.Count > 0)
-            {
-                await HoldAsync(message.Step, failures);
-                return;
-            }
-
-            await ReleaseAsync();
+            await AfterFinalEvaluationAsync(message.Step);
         }
+    }
+
+    /// <summary>The final checkpoint's evaluation is in: its gates hold the stage, or it is released.</summary>
+    private async Task AfterFinalEvaluationAsync(long step)
+    {
+        var failures = await CheckGatesAsync(step);
+        if (failures.Count > 0)
+        {
+            await HoldAsync(step, failures);
+            return;
+        }
+
+        await ReleaseAsync();
     }
 
     public async Task<ReplayResult> ApproveAsync(string reason)
