@@ -65,11 +65,7 @@ public sealed class DashboardRunFixture : IAsyncLifetime
     {
         var s = await Drive.ToFirstStageTrainingAsync(Host, RunId);
         var c = Host.Commands;
-        await Host.Publish(s.SourceIngested("ja", "pages", s.PagesTrain, s.PagesEval));
-        await c.WaitForAsync<TokenizeShard>(x => x.RunId == RunId && x.Stage == "ja", 2);
-        await Host.Publish(s.Tokenized("ja", s.PagesTrain));
-        await Host.Publish(s.Tokenized("ja", s.PagesEval));
-        await Drive.StageView(Host, RunId, "ja", v => v.Status == "Ready", "Ready");
+        await Drive.SecondStageReadyAsync(Host, s);
 
         // Each event is journalled before the next goes out, so the journal's order is the trainer's.
         await InOrderAsync(new TrainingStarted { RunId = RunId, Stage = "en", Attempt = 1, JobId = "local-1", Backend = "local", TotalSteps = 12, Restart = 0 });

@@ -65,11 +65,7 @@ public sealed class EvaluationOrderTests(OrchestratorHostFixture fixture) : ICla
     {
         var s = await Drive.ToFirstStageTrainingAsync(Host, run, Pipelines.TwoStages(run) with { Evaluation = evaluation });
         var c = Host.Commands;
-        await Host.Publish(s.SourceIngested("ja", "pages", s.PagesTrain, s.PagesEval));
-        await c.WaitForAsync<TokenizeShard>(x => x.RunId == run && x.Stage == "ja", 2);
-        await Host.Publish(s.Tokenized("ja", s.PagesTrain));
-        await Host.Publish(s.Tokenized("ja", s.PagesEval));
-        await Drive.StageView(Host, run, "ja", v => v.Status == "Ready", "Ready");
+        await Drive.SecondStageReadyAsync(Host, s);
 
         await Host.Publish(new TrainingStarted { RunId = run, Stage = "en", Attempt = 1, JobId = "job", Backend = "local", TotalSteps = 10, Restart = 0 });
         foreach (var step in new long[] { 5, 10 })

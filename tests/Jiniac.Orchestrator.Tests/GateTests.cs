@@ -44,11 +44,7 @@ public sealed class GateTests(OrchestratorHostFixture fixture) : IClassFixture<O
         const string run = "gated";
         var s = await Drive.ToFirstStageTrainingAsync(Host, run, Spec(run));
         var c = Host.Commands;
-        await Host.Publish(s.SourceIngested("ja", "pages", s.PagesTrain, s.PagesEval));
-        await c.WaitForAsync<TokenizeShard>(x => x.RunId == run && x.Stage == "ja", 2);
-        await Host.Publish(s.Tokenized("ja", s.PagesTrain));
-        await Host.Publish(s.Tokenized("ja", s.PagesEval));
-        await Drive.StageView(Host, run, "ja", v => v.Status == "Ready", "Ready");
+        await Drive.SecondStageReadyAsync(Host, s);
 
         // Checkpoint policy: every 5 steps while training (the suite goes along), nothing for steps in between.
         foreach (var (step, loss) in new[] { (4L, 5.0), (5L, 4.0), (8L, 2.0) })

@@ -149,4 +149,14 @@ public static class Drive
         await RunView(host, runId, v => v.Stages[0].Status == "Training" && v.Stages[1].Status == "Preparing", "en Training, ja Preparing");
         return shards;
     }
+
+    /// <summary>From <see cref="ToFirstStageTrainingAsync"/>: "ja"'s data ingested and tokenized, so "ja" is Ready and "en" can be evaluated on every held-out domain.</summary>
+    public static async Task SecondStageReadyAsync(OrchestratorHost host, RunShards shards)
+    {
+        await host.Publish(shards.SourceIngested("ja", "pages", shards.PagesTrain, shards.PagesEval));
+        await host.Commands.WaitForAsync<TokenizeShard>(c => c.RunId == shards.RunId && c.Stage == "ja", 2);
+        await host.Publish(shards.Tokenized("ja", shards.PagesTrain));
+        await host.Publish(shards.Tokenized("ja", shards.PagesEval));
+        await StageView(host, shards.RunId, "ja", v => v.Status == "Ready", "Ready");
+    }
 }
