@@ -87,10 +87,33 @@ public sealed class RabbitMqServer() : InfraServer("rabbitmq")
 {
     protected override Task<bool> IsRunningAsync() => AcceptsAsync(5672);
 
-    /// <summary>name → (messages ready, unacknowledged, durable), from the broker itself.</summary>
-    public static async Task<IReadOnlyDictionary<string, (int Ready, int Unacked, bool Durable)>> QueuesAsync()
+    /// <summary>
+    /// A vhost of the test's own (deleted when disposed): queue names are fixed per service, and a durable queue, or a
+    /// `_delay_*` parking queue holding an earlier run's failed command for half an hour, outlives its host.
+    /// </summary>
+    public async Task<RabbitVhost> VhostAsync(string prefix)
     {
-        var text = await RunAsync("/usr/sbin/rabbitmqctl", "-q", "list_queues", "--no-table-headers", "name", "messages_ready", "messages_unacknowledged", "durable");
+        var name = $"jiniac-test-{prefix}-{Guid.NewGuid().ToString("n")[..8]}";
+        await RunAsync(RabbitVhost.Ctl, "-q", "add_vhost", name);
+        await RunAsync(RabbitVhost.Ctl, "-q", "set_permissions", "-p", name, "guest", ".*", ".*", ".*");
+        return new RabbitVhost(name, $"{Address.TrimEnd('/')}/{name}");
+    }
+}
+
+/// <summary>A RabbitMQ vhost made for one test, with the broker's own view of its queues.</summary>
+public sealed class RabbitVhost(string name, string address) : IAsyncDisposable
+{
+    internal const string Ctl = "/usr/sbin/rabbitmqctl";
+
+    public string Name { get; } = name;
+
+    /// <summary>The AMQP URI into this vhost (Jiniac:RabbitMq).</summary>
+    public string Address { get; } = address;
+
+    /// <summary>name → (messages ready, unacknowledged, durable), from the broker itself.</summary>
+    public async Task<IReadOnlyDictionary<string, (int Ready, int Unacked, bool Durable)>> QueuesAsync()
+    {
+        var text = await InfraServer.RunAsync(Ctl, "-q", "list_queues", "-p", Name, "--no-table-headers", "name", "messages_ready", "messages_unacknowledged", "durable");
         var queues = new Dictionary<string, (int, int, bool)>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
@@ -99,6 +122,18 @@ public sealed class RabbitMqServer() : InfraServer("rabbitmq")
         }
 
         return queues;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await InfraServer.RunAsync(Ctl, "-q", "delete_vhost", Name);
+        }
+        catch (InvalidOperationException)
+        {
+            // The test's own failure is the one worth reporting; a leftover vhost harms no other test.
+        }
     }
 }
 

@@ -8,7 +8,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using RabbitMQ.Client;
 
 namespace Jiniac.Distributed.Tests;
 
@@ -22,14 +21,15 @@ public sealed class QueueDepthTests(RabbitMqServer rabbit)
     [Fact]
     public async Task A_worker_serves_the_depth_of_its_queue_as_RabbitMQ_counts_it_on_its_own_Prometheus_listener()
     {
-        // A queue of this test run alone, deleted at the end: a durable queue outlives the host.
-        var queue = "jiniac-test-depth-" + Guid.NewGuid().ToString("n")[..8];
+        // A vhost of this test alone, deleted at the end: a durable queue outlives the host.
+        const string queue = "jiniac-test-depth";
+        await using var vhost = await rabbit.VhostAsync("depth");
         var port = FreePort();
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["Jiniac:Topology"] = nameof(Topology.Distributed),
-            ["Jiniac:RabbitMq"] = rabbit.Address,
+            ["Jiniac:RabbitMq"] = vhost.Address,
             ["Jiniac:StateDir"] = Path.Combine(Path.GetTempPath(), "jiniac-distributed-" + Guid.NewGuid().ToString("n")),
             [$"Jiniac:Concurrency:{queue}"] = "1",
             ["Telemetry:PrometheusListener"] = $"http://127.0.0.1:{port}",
@@ -41,38 +41,28 @@ public sealed class QueueDepthTests(RabbitMqServer rabbit)
         builder.Services.AddSingleton<Gate>();
         builder.Services.BusRegistry().AddEndpoint(queue, 1, typeof(BlockingProbe));
         builder.AddJiniacBus();
-        try
+        var app = builder.Build();
+        LogContext.Current = null; // as RabbitMqBusTests: a disposed host's log context would be reused
+        await app.StartAsync();
+        await using (var host = new RunningHost(app))
         {
-            var app = builder.Build();
-            LogContext.Current = null; // as RabbitMqBusTests: a disposed host's log context would be reused
-            await app.StartAsync();
-            await using (var host = new RunningHost(app))
+            var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
+            var runId = "t-" + Guid.NewGuid().ToString("n");
+            for (var i = 0; i < 5; i++)
             {
-                var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
-                var runId = "t-" + Guid.NewGuid().ToString("n");
-                for (var i = 0; i < 5; i++)
-                {
-                    await endpoint.Send(new TokenizeShard { RunId = runId, Stage = "s", ShardKey = $"s-{i}", ShardBlob = "b", TokenizerBlob = "t", TokenizerHash = "h" });
-                }
-
-                // One is being handled (held by the gate), four wait: so says the broker, and so says the scrape.
-                await Until(async () => (await RabbitMqServer.QueuesAsync()).GetValueOrDefault(queue) is (4, 1, _), "the broker counts 4 ready, 1 unacknowledged");
-                using var http = new HttpClient();
-                var scrape = new Uri($"http://127.0.0.1:{port}/metrics");
-                await Until(async () => Sample(await http.GetStringAsync(scrape), "jiniac_queue_depth", queue) == 4, "the scrape says 4 wait");
-                Assert.Equal(1, Sample(await http.GetStringAsync(scrape), "jiniac_queue_consumers", queue));
-
-                host.Services.GetRequiredService<Gate>().Open();
-                await Until(async () => Sample(await http.GetStringAsync(scrape), "jiniac_queue_depth", queue) == 0, "the scrape says none wait");
-                Assert.Equal(5, host.Services.GetRequiredService<Seen>().Of(runId).Count);
+                await endpoint.Send(new TokenizeShard { RunId = runId, Stage = "s", ShardKey = $"s-{i}", ShardBlob = "b", TokenizerBlob = "t", TokenizerHash = "h" });
             }
-        }
-        finally
-        {
-            var factory = new ConnectionFactory { Uri = new Uri(rabbit.Address) };
-            await using var connection = await factory.CreateConnectionAsync();
-            await using var channel = await connection.CreateChannelAsync();
-            await channel.QueueDeleteAsync(queue);
+
+            // One is being handled (held by the gate), four wait: so says the broker, and so says the scrape.
+            await Until(async () => (await vhost.QueuesAsync()).GetValueOrDefault(queue) is (4, 1, _), "the broker counts 4 ready, 1 unacknowledged");
+            using var http = new HttpClient();
+            var scrape = new Uri($"http://127.0.0.1:{port}/metrics");
+            await Until(async () => Sample(await http.GetStringAsync(scrape), "jiniac_queue_depth", queue) == 4, "the scrape says 4 wait");
+            Assert.Equal(1, Sample(await http.GetStringAsync(scrape), "jiniac_queue_consumers", queue));
+
+            host.Services.GetRequiredService<Gate>().Open();
+            await Until(async () => Sample(await http.GetStringAsync(scrape), "jiniac_queue_depth", queue) == 0, "the scrape says none wait");
+            Assert.Equal(5, host.Services.GetRequiredService<Seen>().Of(runId).Count);
         }
     }
 

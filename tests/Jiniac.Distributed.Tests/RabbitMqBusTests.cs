@@ -9,8 +9,8 @@ namespace Jiniac.Distributed.Tests;
 
 /// <summary>
 /// The bus registration the services use (<see cref="HostingExtensions.AddJiniacBus"/>), switched to
-/// RabbitMQ by configuration alone, against a real broker. Each test's messages carry a fresh run id,
-/// so what earlier runs left in a durable queue is recognised and ignored.
+/// RabbitMQ by configuration alone, against a real broker. Each test has a vhost of its own, so nothing an
+/// earlier test or run left in a durable queue can be counted.
 /// </summary>
 [Collection(ServersCollection.Name)]
 public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
@@ -19,13 +19,14 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
     public async Task A_command_sent_through_Queues_For_reaches_the_consumer_of_its_durable_queue()
     {
         var runId = NewRunId();
-        await using var host = await StartAsync(new(), registry => registry.AddEndpoint(Queues.Tokenize, 2, typeof(TokenizeProbe)));
+        await using var vhost = await rabbit.VhostAsync("bus");
+        await using var host = await StartAsync(vhost, new(), registry => registry.AddEndpoint(Queues.Tokenize, 2, typeof(TokenizeProbe)));
 
         await host.Services.GetRequiredService<ICommandSender>().SendAsync(Shard(runId, "s-1"), CancellationToken.None);
 
         var seen = await Eventually(() => host.Services.GetRequiredService<Seen>().Of(runId).SingleOrDefault());
         Assert.Equal("s-1", seen);
-        var queues = await RabbitMqServer.QueuesAsync();
+        var queues = await vhost.QueuesAsync();
         Assert.True(queues[Queues.Tokenize].Durable, $"{Queues.Tokenize} is not durable");
     }
 
@@ -34,17 +35,17 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
     {
         const string queue = "jiniac-test-faulty";
         var runId = NewRunId();
-        await using var host = await StartAsync(new() { ["Jiniac:Redelivery"] = "none" }, registry => registry.AddEndpoint(queue, 1, typeof(FailingProbe)));
-        var errorsBefore = (await RabbitMqServer.QueuesAsync()).GetValueOrDefault(queue + "_error").Ready;
+        await using var vhost = await rabbit.VhostAsync("bus");
+        await using var host = await StartAsync(vhost, new() { ["Jiniac:Redelivery"] = "none" }, registry => registry.AddEndpoint(queue, 1, typeof(FailingProbe)));
 
         var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
         await endpoint.Send(Shard(runId, "poison"));
 
         var seen = host.Services.GetRequiredService<Seen>();
         // One delivery plus the three retries of UseMessageRetry(100, 500, 2000 ms), then the fault goes to {queue}_error.
-        await Eventually(async () => (await RabbitMqServer.QueuesAsync()).GetValueOrDefault(queue + "_error").Ready > errorsBefore ? true : (bool?)null);
+        await Eventually(async () => (await vhost.QueuesAsync()).GetValueOrDefault(queue + "_error").Ready == 1 ? true : (bool?)null);
         Assert.Equal(4, seen.Of(runId).Count);
-        Assert.Equal(0, (await RabbitMqServer.QueuesAsync())[queue].Ready);
+        Assert.Equal(0, (await vhost.QueuesAsync())[queue].Ready);
     }
 
     [Fact]
@@ -52,7 +53,9 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
     {
         const string queue = "jiniac-test-limited";
         var runId = NewRunId();
+        await using var vhost = await rabbit.VhostAsync("bus");
         await using var host = await StartAsync(
+            vhost,
             new() { [$"Jiniac:Concurrency:{queue}"] = "2" },
             registry => registry.AddEndpoint(queue, 16, typeof(BlockingProbe)));
         var gate = host.Services.GetRequiredService<Gate>();
@@ -64,11 +67,11 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
 
         await Eventually(async () =>
         {
-            var q = (await RabbitMqServer.QueuesAsync())[queue];
+            var q = (await vhost.QueuesAsync())[queue];
             return gate.Running == 2 && q.Ready == 6 ? true : (bool?)null;
         });
         // The registered 16 was overridden: the broker holds back six, two are being handled.
-        Assert.Equal(2, (await RabbitMqServer.QueuesAsync())[queue].Unacked);
+        Assert.Equal(2, (await vhost.QueuesAsync())[queue].Unacked);
         gate.Open();
         await Eventually(() => host.Services.GetRequiredService<Seen>().Of(runId).Count == 8 ? true : (bool?)null);
         Assert.Equal(2, gate.MaxRunning);
@@ -78,7 +81,8 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
     public async Task A_published_event_reaches_every_subscribing_queue()
     {
         var runId = NewRunId();
-        await using var host = await StartAsync(new(), registry =>
+        await using var vhost = await rabbit.VhostAsync("bus");
+        await using var host = await StartAsync(vhost, new(), registry =>
         {
             registry.AddEndpoint("jiniac-test-subscriber-a", 1, typeof(EventProbeA));
             registry.AddEndpoint("jiniac-test-subscriber-b", 1, typeof(EventProbeB));
@@ -98,8 +102,8 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
         RunId = runId, Stage = "s", ShardKey = key, ShardBlob = "b", TokenizerBlob = "t", TokenizerHash = "h",
     };
 
-    private Task<RunningHost> StartAsync(Dictionary<string, string?> settings, Action<JiniacBusRegistry> endpoints) =>
-        BusHost.StartAsync(rabbit.Address, settings, endpoints);
+    private static Task<RunningHost> StartAsync(RabbitVhost vhost, Dictionary<string, string?> settings, Action<JiniacBusRegistry> endpoints) =>
+        BusHost.StartAsync(vhost.Address, settings, endpoints);
 
     private static Task<T> Eventually<T>(Func<T?> probe) => BusHost.Eventually(probe);
 

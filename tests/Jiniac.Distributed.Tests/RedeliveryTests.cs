@@ -10,7 +10,7 @@ namespace Jiniac.Distributed.Tests;
 /// <summary>
 /// Jiniac:Redelivery on the real broker: after the in-process retries (four attempts) a message is parked in a TTL
 /// queue that dead-letters it back to its endpoint, once per configured delay, and only then lands in {queue}_error.
-/// Each test has its own queues (deleted at the end), so nothing an earlier run left can be counted.
+/// Each test has a vhost of its own (deleted at the end), so nothing an earlier run left can be counted.
 /// </summary>
 [Collection(ServersCollection.Name)]
 public sealed class RedeliveryTests(RabbitMqServer rabbit)
@@ -20,61 +20,49 @@ public sealed class RedeliveryTests(RabbitMqServer rabbit)
     [Fact]
     public async Task A_consumer_that_fails_past_its_in_process_retries_is_consumed_on_a_later_redelivery()
     {
-        var queue = "jiniac-test-redeliver-" + Guid.NewGuid().ToString("n")[..8];
+        const string queue = "jiniac-test-redeliver";
         var runId = "t-" + Guid.NewGuid().ToString("n");
-        try
-        {
-            await using var host = await BusHost.StartAsync(rabbit.Address, new() { ["Jiniac:Redelivery"] = Delays },
-                registry => registry.AddEndpoint(queue, 1, typeof(FlakyProbe)));
-            var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
-            // Fails five times: the first delivery's four attempts and the first of the redelivery.
-            await endpoint.Send(Shard(runId, "fail-5"));
+        await using var vhost = await rabbit.VhostAsync("redeliver");
+        await using var host = await BusHost.StartAsync(vhost.Address, new() { ["Jiniac:Redelivery"] = Delays },
+            registry => registry.AddEndpoint(queue, 1, typeof(FlakyProbe)));
+        var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
+        // Fails five times: the first delivery's four attempts and the first of the redelivery.
+        await endpoint.Send(Shard(runId, "fail-5"));
 
-            var seen = host.Services.GetRequiredService<Seen>();
-            await BusHost.Eventually(() => seen.Of(runId).Any(s => s.StartsWith("consumed", StringComparison.Ordinal)) ? true : (bool?)null);
-            Assert.Equal("consumed at redelivery 1", seen.Of(runId)[^1]);
-            Assert.Equal(6, seen.Of(runId).Count);
-            var queues = await RabbitMqServer.QueuesAsync();
-            Assert.Equal(0, queues.GetValueOrDefault(queue + "_error").Ready);
-            Assert.Equal(0, queues[DelayQueueRedeliveryFilter.ParkingQueue(queue, TimeSpan.FromMilliseconds(300))].Ready);
-        }
-        finally
-        {
-            await DeleteQueuesAsync(queue);
-        }
+        var seen = host.Services.GetRequiredService<Seen>();
+        await BusHost.Eventually(() => seen.Of(runId).Any(s => s.StartsWith("consumed", StringComparison.Ordinal)) ? true : (bool?)null);
+        Assert.Equal("consumed at redelivery 1", seen.Of(runId)[^1]);
+        Assert.Equal(6, seen.Of(runId).Count);
+        var queues = await vhost.QueuesAsync();
+        Assert.Equal(0, queues.GetValueOrDefault(queue + "_error").Ready);
+        Assert.Equal(0, queues[DelayQueueRedeliveryFilter.ParkingQueue(queue, TimeSpan.FromMilliseconds(300))].Ready);
     }
 
     [Fact]
     public async Task A_consumer_that_always_fails_lands_in_the_error_queue_with_its_fault_headers_after_every_redelivery()
     {
-        var queue = "jiniac-test-redeliver-" + Guid.NewGuid().ToString("n")[..8];
+        const string queue = "jiniac-test-redeliver";
         var runId = "t-" + Guid.NewGuid().ToString("n");
-        try
-        {
-            await using var host = await BusHost.StartAsync(rabbit.Address, new() { ["Jiniac:Redelivery"] = Delays },
-                registry => registry.AddEndpoint(queue, 1, typeof(FailingProbe)));
-            var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
-            await endpoint.Send(Shard(runId, "poison"));
+        await using var vhost = await rabbit.VhostAsync("redeliver");
+        await using var host = await BusHost.StartAsync(vhost.Address, new() { ["Jiniac:Redelivery"] = Delays },
+            registry => registry.AddEndpoint(queue, 1, typeof(FailingProbe)));
+        var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
+        await endpoint.Send(Shard(runId, "poison"));
 
-            await BusHost.Eventually(async () => (await RabbitMqServer.QueuesAsync()).GetValueOrDefault(queue + "_error").Ready == 1 ? true : (bool?)null);
-            // Three deliveries (the first, then one per delay), each with one attempt and three in-process retries.
-            Assert.Equal(12, host.Services.GetRequiredService<Seen>().Of(runId).Count);
+        await BusHost.Eventually(async () => (await vhost.QueuesAsync()).GetValueOrDefault(queue + "_error").Ready == 1 ? true : (bool?)null);
+        // Three deliveries (the first, then one per delay), each with one attempt and three in-process retries.
+        Assert.Equal(12, host.Services.GetRequiredService<Seen>().Of(runId).Count);
 
-            var factory = new ConnectionFactory { Uri = new Uri(rabbit.Address) };
-            await using var connection = await factory.CreateConnectionAsync();
-            await using var channel = await connection.CreateChannelAsync();
-            var faulted = await channel.BasicGetAsync(queue + "_error", autoAck: true);
-            Assert.NotNull(faulted);
-            Assert.Contains(runId, Encoding.UTF8.GetString(faulted.Body.Span), StringComparison.Ordinal);
-            var headers = faulted.BasicProperties.Headers!;
-            Assert.Equal(2, Convert.ToInt32(headers[DelayQueueRedeliveryFilter.CountHeader], System.Globalization.CultureInfo.InvariantCulture));
-            Assert.Contains("poison: this consumer always fails", Text(headers[MessageHeaders.FaultMessage]), StringComparison.Ordinal);
-            Assert.Equal(typeof(InvalidOperationException).FullName, Text(headers[MessageHeaders.FaultExceptionType]));
-        }
-        finally
-        {
-            await DeleteQueuesAsync(queue);
-        }
+        var factory = new ConnectionFactory { Uri = new Uri(vhost.Address) };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        var faulted = await channel.BasicGetAsync(queue + "_error", autoAck: true);
+        Assert.NotNull(faulted);
+        Assert.Contains(runId, Encoding.UTF8.GetString(faulted.Body.Span), StringComparison.Ordinal);
+        var headers = faulted.BasicProperties.Headers!;
+        Assert.Equal(2, Convert.ToInt32(headers[DelayQueueRedeliveryFilter.CountHeader], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Contains("poison: this consumer always fails", Text(headers[MessageHeaders.FaultMessage]), StringComparison.Ordinal);
+        Assert.Equal(typeof(InvalidOperationException).FullName, Text(headers[MessageHeaders.FaultExceptionType]));
     }
 
     [Fact]
@@ -87,19 +75,6 @@ public sealed class RedeliveryTests(RabbitMqServer rabbit)
     }
 
     private static string Text(object? header) => header is byte[] bytes ? Encoding.UTF8.GetString(bytes) : header?.ToString() ?? "";
-
-    private async Task DeleteQueuesAsync(string queue)
-    {
-        var factory = new ConnectionFactory { Uri = new Uri(rabbit.Address) };
-        await using var connection = await factory.CreateConnectionAsync();
-        await using var channel = await connection.CreateChannelAsync();
-        foreach (var name in (await RabbitMqServer.QueuesAsync()).Keys.Where(n => n.StartsWith(queue, StringComparison.Ordinal)))
-        {
-            await channel.QueueDeleteAsync(name);
-        }
-
-        await channel.ExchangeDeleteAsync(queue);
-    }
 
     private static TokenizeShard Shard(string runId, string key) => new()
     {

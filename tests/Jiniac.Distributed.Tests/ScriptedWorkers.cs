@@ -24,14 +24,6 @@ public sealed class ScriptedWorkers
 
     public ConcurrentQueue<object> Commands { get; } = new();
 
-    /// <summary>
-    /// The runs these workers answer (null: all). The test's broker vhost is shared with earlier runs, whose failed
-    /// commands can still sit in `_delay_*` queues for half an hour and come back mid-test; those are left alone.
-    /// </summary>
-    public HashSet<string>? Runs { get; set; }
-
-    public bool Foreign(string runId) => Runs is { } runs && !runs.Contains(runId);
-
     public List<T> CommandsOf<T>() => [.. Commands.OfType<T>()];
 
     public static string Hash(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
@@ -86,11 +78,6 @@ public sealed class ScriptedIngest(ScriptedWorkers workers) : IConsumer<IngestSo
     public Task Consume(ConsumeContext<IngestSource> context)
     {
         var m = context.Message;
-        if (workers.Foreign(m.RunId))
-        {
-            return Task.CompletedTask;
-        }
-
         workers.Commands.Enqueue(m);
         var shards = workers.ShardsOf(m.RunId, m.Stage, m.Source.Name);
         var events = new List<object>();
@@ -115,11 +102,6 @@ public sealed class ScriptedTokenize(ScriptedWorkers workers) : IConsumer<TrainT
     public Task Consume(ConsumeContext<TrainTokenizer> context)
     {
         var m = context.Message;
-        if (workers.Foreign(m.RunId))
-        {
-            return Task.CompletedTask;
-        }
-
         workers.Commands.Enqueue(m);
         return workers.ReportAsync(context, context.CancellationToken, new TokenizerReady
         {
@@ -131,11 +113,6 @@ public sealed class ScriptedTokenize(ScriptedWorkers workers) : IConsumer<TrainT
     public Task Consume(ConsumeContext<TokenizeShard> context)
     {
         var m = context.Message;
-        if (workers.Foreign(m.RunId))
-        {
-            return Task.CompletedTask;
-        }
-
         workers.Commands.Enqueue(m);
         return workers.ReportAsync(context, context.CancellationToken, new ShardTokenized
         {
@@ -150,11 +127,6 @@ public sealed class ScriptedTrainer(ScriptedWorkers workers) : IConsumer<LaunchT
     public Task Consume(ConsumeContext<LaunchTraining> context)
     {
         var m = context.Message;
-        if (workers.Foreign(m.RunId))
-        {
-            return Task.CompletedTask;
-        }
-
         workers.Commands.Enqueue(m);
         var folder = (long step) => $"/checkpoints/{m.RunId}/{m.Stage}/iter_{step:D7}";
         var events = new List<object>
@@ -177,11 +149,6 @@ public sealed class ScriptedTrainer(ScriptedWorkers workers) : IConsumer<LaunchT
 
     public Task Consume(ConsumeContext<StopTraining> context)
     {
-        if (workers.Foreign(context.Message.RunId))
-        {
-            return Task.CompletedTask;
-        }
-
         workers.Commands.Enqueue(context.Message);
         return Task.CompletedTask;
     }
@@ -189,11 +156,6 @@ public sealed class ScriptedTrainer(ScriptedWorkers workers) : IConsumer<LaunchT
     public Task Consume(ConsumeContext<PruneCheckpoints> context)
     {
         var m = context.Message;
-        if (workers.Foreign(m.RunId))
-        {
-            return Task.CompletedTask;
-        }
-
         workers.Commands.Enqueue(m);
         return workers.ReportAsync(context, context.CancellationToken, new CheckpointsDeleted { RunId = m.RunId, Stage = m.Stage, Steps = m.Steps });
     }
@@ -204,11 +166,6 @@ public sealed class ScriptedEvaluator(ScriptedWorkers workers) : IConsumer<Evalu
     public Task Consume(ConsumeContext<EvaluateCheckpoint> context)
     {
         var m = context.Message;
-        if (workers.Foreign(m.RunId))
-        {
-            return Task.CompletedTask;
-        }
-
         workers.Commands.Enqueue(m);
         return workers.ReportAsync(context, context.CancellationToken, new EvaluationCompleted
         {
@@ -223,11 +180,6 @@ public sealed class ScriptedPublisher(ScriptedWorkers workers) : IConsumer<Publi
     public Task Consume(ConsumeContext<PublishModel> context)
     {
         var m = context.Message;
-        if (workers.Foreign(m.RunId))
-        {
-            return Task.CompletedTask;
-        }
-
         workers.Commands.Enqueue(m);
         return workers.ReportAsync(context, context.CancellationToken, new ModelPublished
         {
