@@ -140,6 +140,12 @@ public sealed record TrainingCompleted
     public required long Tokens { get; init; }
     public required double FinalLoss { get; init; }
     public required string CheckpointFolder { get; init; }
+    /// <summary>
+    /// Every complete checkpoint of the attempt still on disk, by step (empty from a launcher that did not say). Events
+    /// overtake each other on a broker: a CheckpointSaved held up in a redelivery can arrive after this, and the stage
+    /// registers from here what it has not heard of yet.
+    /// </summary>
+    public IReadOnlyList<TrainedCheckpoint> Checkpoints { get; init; } = [];
 }
 
 public sealed record TrainingFailed

@@ -34,6 +34,15 @@ public sealed record EvalSet
     public required long TextBytes { get; init; }
 }
 
+/// <summary>A complete checkpoint on disk, as a trainer's launcher lists them when training ends.</summary>
+public sealed record TrainedCheckpoint
+{
+    public required long Step { get; init; }
+    public required long Tokens { get; init; }
+    public required double Loss { get; init; }
+    public required string Folder { get; init; }
+}
+
 public sealed record DomainEvaluation
 {
     public required string Domain { get; init; }

@@ -73,6 +73,10 @@ public static class ServiceCollectionExtensions
                 silo.UseInMemoryReminderService();
             }
 
+            // A stage's re-issue reminder and a run's reconcile reminder tick every Orchestrator:ReissueCheckPeriod;
+            // Orleans refuses periods under its minimum (a minute by default), so a shorter one lowers that minimum.
+            silo.Configure<ReminderOptions>(o =>
+                o.MinimumReminderPeriod = o.MinimumReminderPeriod < orchestrator.ReissueCheckPeriod ? o.MinimumReminderPeriod : orchestrator.ReissueCheckPeriod);
             silo.Services.AddSerializer(serializer => serializer.AddJsonSerializer(
                 isSupported: type => type.Namespace?.StartsWith("Jiniac.", StringComparison.Ordinal) == true,
                 OrchestratorJson.Options));
@@ -140,10 +144,6 @@ public static class ServiceCollectionExtensions
             o.GrainStorageSerializer = new StateJsonSerializer();
         });
         silo.UseRedisReminderService(o => o.ConfigurationOptions = redis.Clone());
-        // A stage's re-issue reminder ticks every Orchestrator:ReissueCheckPeriod; Orleans refuses periods under its
-        // minimum (a minute by default), so a shorter configured period lowers that minimum rather than failing.
-        silo.Configure<ReminderOptions>(o =>
-            o.MinimumReminderPeriod = o.MinimumReminderPeriod < orchestrator.ReissueCheckPeriod ? o.MinimumReminderPeriod : orchestrator.ReissueCheckPeriod);
     }
 
     /// <summary>Every silo appends to and reads the same journal in Redis (the grain's own check-and-append script keeps it dense).</summary>

@@ -412,6 +412,7 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
             Tokens = done.Tokens,
             FinalLoss = done.Loss,
             CheckpointFolder = checkpoint.Folder,
+            Checkpoints = [.. _adapter!.Complete().Select(c => new TrainedCheckpoint { Step = c.Step, Tokens = c.Tokens, Loss = c.Loss, Folder = c.Folder })],
         });
     }
 

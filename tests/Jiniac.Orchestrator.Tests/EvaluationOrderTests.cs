@@ -1,12 +1,14 @@
 using Jiniac.Contracts;
 using Jiniac.Contracts.Pipeline;
+using Jiniac.Orchestrator.Grains;
 
 namespace Jiniac.Orchestrator.Tests;
 
 /// <summary>
 /// Events of one stage arrive in any order on a real broker: a checkpoint's own evaluation can be reported before
 /// the trainer's TrainingCompleted names that checkpoint final. The final checkpoint is then evaluated once, not
-/// again, unless being final adds suites (stage-end ones), which then run on it.
+/// again, unless being final adds suites (stage-end ones), which then run on it. And a CheckpointSaved held up in a
+/// redelivery can arrive after TrainingCompleted: the stage registers it from TrainingCompleted's list.
 /// </summary>
 public sealed class EvaluationOrderTests(OrchestratorHostFixture fixture) : IClassFixture<OrchestratorHostFixture>
 {
@@ -55,6 +57,36 @@ public sealed class EvaluationOrderTests(OrchestratorHostFixture fixture) : ICla
         await Host.Publish(new EvaluationCompleted { RunId = run, Stage = "en", Step = 10, Results = Results(2.4) });
         var publish = Assert.Single(await c.WaitForAsync<PublishModel>(x => x.RunId == run && x.Stage == "en"));
         Assert.Equal([2.4], publish.Evaluation.Select(e => e.Loss).Distinct());
+    }
+
+    [Fact]
+    public async Task Checkpoints_whose_CheckpointSaved_is_overtaken_by_TrainingCompleted_are_registered_from_its_list_and_the_late_event_changes_nothing()
+    {
+        const string run = "saved-overtaken";
+        var s = await Drive.ToFirstStageTrainingAsync(Host, run);
+        await Drive.SecondStageReadyAsync(Host, s);
+        await Host.Publish(new TrainingStarted { RunId = run, Stage = "en", Attempt = 1, JobId = "job", Backend = "local", TotalSteps = 15, Restart = 0 });
+        await Host.Publish(new CheckpointSaved { RunId = run, Stage = "en", Attempt = 1, Step = 10, Tokens = 1_280, Loss = 3.0, Folder = "/ckpt/en/10", Bytes = 4_096 });
+        await Drive.StageView(Host, run, "en", v => v.Checkpoints.Count == 1, "has checkpoint 10");
+
+        // 5 and 15 never reported (yet); TrainingCompleted lists them with 10.
+        TrainedCheckpoint[] onDisk =
+        [
+            new() { Step = 5, Tokens = 640, Loss = 4.0, Folder = "/ckpt/en/5" },
+            new() { Step = 10, Tokens = 1_280, Loss = 3.0, Folder = "/ckpt/en/10" },
+            new() { Step = 15, Tokens = 1_920, Loss = 2.5, Folder = "/ckpt/en/15" },
+        ];
+        await Host.Publish(new TrainingCompleted { RunId = run, Stage = "en", Attempt = 1, FinalStep = 15, Tokens = 1_920, FinalLoss = 2.5, CheckpointFolder = "/ckpt/en/15", Checkpoints = onDisk });
+        var evaluating = await Drive.StageView(Host, run, "en", v => v.Status == "Evaluating", "Evaluating");
+        Assert.Equal(onDisk.Select(c => new CheckpointSummary(c.Step, c.Tokens, c.Loss, c.Folder)), evaluating.Checkpoints);
+        Assert.Equal(15L, evaluating.Final!.Step);
+        Assert.Equal(("/ckpt/en/5", 0L), await Host.Grains.GetGrain<ICheckpointGrain>(GrainKeys.Checkpoint(run, "en", 5)).GetAsync() is { } five ? (five.Folder, five.Bytes) : default);
+
+        // The late event: the same checkpoint, now with its size; the stage's list stays as it is.
+        await Host.Publish(new CheckpointSaved { RunId = run, Stage = "en", Attempt = 1, Step = 5, Tokens = 640, Loss = 4.0, Folder = "/ckpt/en/5", Bytes = 2_048 });
+        await Eventually.Until(() => Host.Grains.GetGrain<ICheckpointGrain>(GrainKeys.Checkpoint(run, "en", 5)).GetAsync(), c => c?.Bytes == 2_048, "checkpoint 5 has its size");
+        Assert.Equal(evaluating.Checkpoints, (await Host.Stage(run, "en").GetViewAsync()).Checkpoints);
+        Assert.Equal([15L], Host.Commands.Of<EvaluateCheckpoint>(x => x.RunId == run).Select(x => x.Step));
     }
 
     /// <summary>

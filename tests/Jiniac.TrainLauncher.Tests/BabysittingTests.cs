@@ -42,6 +42,11 @@ public sealed class BabysittingTests
 
         var completed = await fixture.Events.WaitForAsync<TrainingCompleted>();
         Assert.Equal(30, completed.FinalStep);
+        // TrainingCompleted lists every checkpoint the attempt has on disk, before and after the kill: those reported.
+        Assert.Equal(
+            fixture.Events.Of<CheckpointSaved>().Select(c => (c.Step, c.Tokens, c.Loss, c.Folder)).Distinct().OrderBy(c => c.Step),
+            completed.Checkpoints.Select(c => (c.Step, c.Tokens, c.Loss, c.Folder)));
+        Assert.Equal(30, completed.Checkpoints[^1].Step);
         var alert = Assert.Single(fixture.Events.Of<AlertRaised>());
         Assert.Equal(("trainer-restarted", 1), (alert.Kind, alert.Attempt));
         Assert.Contains("exit code 137: killed by SIGKILL", alert.Message);

@@ -128,6 +128,10 @@ public interface IStageGrain : IGrainWithStringKey
     [AlwaysInterleave]
     Task<StageView> GetViewAsync();
 
+    /// <summary>The stage's status alone (cheap: the Run's periodic check of what its [OneWay] notices may have missed).</summary>
+    [AlwaysInterleave]
+    Task<StageStatus> GetStatusAsync();
+
     /// <summary>This stage's held-out shards by domain, or null while they are not all tokenized.</summary>
     [AlwaysInterleave]
     Task<IReadOnlyList<EvalSet>?> GetEvalSetsAsync();

@@ -151,6 +151,13 @@ public sealed class CheckpointGrain([PersistentState("checkpoint", OrchestratorS
         // A redelivery changes nothing; the same step written anew after a rollback (other loss) replaces the record.
         if (state.State.Folder is not null && state.State.Loss.Equals(message.Loss) && state.State.Tokens == message.Tokens)
         {
+            // Registered from TrainingCompleted's list before its own event came: that event adds the size.
+            if (state.State.Bytes == 0 && message.Bytes > 0)
+            {
+                state.State.Bytes = message.Bytes;
+                await state.WriteStateAsync();
+            }
+
             return;
         }
 

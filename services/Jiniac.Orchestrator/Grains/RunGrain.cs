@@ -17,8 +17,10 @@ public sealed class RunGrain(
     ICommandSender commands,
     TimeProvider time,
     IOptions<OrchestratorOptions> options,
-    ILogger<RunGrain> logger) : Grain, IRunGrain
+    ILogger<RunGrain> logger) : Grain, IRunGrain, IRemindable
 {
+    private const string ReconcileReminder = "reconcile";
+
     private RunState S => state.State;
     private PipelineSpec Spec => S.Spec ?? throw new InvalidOperationException($"run '{this.GetPrimaryKeyString()}' was never submitted");
     private string RunId => this.GetPrimaryKeyString();
@@ -56,6 +58,7 @@ public sealed class RunGrain(
             return;
         }
 
+        await EnsureReconcilingAsync();
         await RequestTokenizerAsync(resend: true);
         for (var i = 0; i < S.Stages.Count; i++)
         {
@@ -458,6 +461,55 @@ public sealed class RunGrain(
         await SaveAsync();
         Log.RunStatusChanged(logger, RunId, status, reason);
         await JournalAsync("RunStatusChanged", null, new { status = status.ToString(), reason });
+        await EnsureReconcilingAsync();
+    }
+
+    /// <summary>A running run checks its stages on a reminder; an ended one does not.</summary>
+    private async Task EnsureReconcilingAsync()
+    {
+        if (S.Status == RunStatus.Running && options.Value.IssueWork)
+        {
+            await this.RegisterOrUpdateReminder(ReconcileReminder, options.Value.ReissueCheckPeriod, options.Value.ReissueCheckPeriod);
+        }
+        else if (await this.GetReminder(ReconcileReminder) is { } reminder)
+        {
+            await this.UnregisterReminder(reminder);
+        }
+    }
+
+    /// <summary>
+    /// A stage tells its Run of a change by a [OneWay] call, which is lost when the Run's silo dies at that moment, and
+    /// a change the Run took in is not acted on if a call it makes then fails (its state is saved first). Either leaves
+    /// the run waiting for a notice that will not come: the chaos test saw a stage Ready for good after the first one
+    /// completed. So, while the run is running, the Run reads the current and next stages' statuses on a reminder,
+    /// takes in what it missed, and moves the curriculum on as they allow (every step of that is idempotent).
+    /// </summary>
+    public async Task ReceiveReminder(string reminderName, Orleans.Runtime.TickStatus status)
+    {
+        if (S.Spec is null || S.Status != RunStatus.Running || !options.Value.IssueWork)
+        {
+            await EnsureReconcilingAsync();
+            return;
+        }
+
+        var changed = false;
+        for (var i = S.CurrentStage; i < Math.Min(S.Stages.Count, S.CurrentStage + 2); i++)
+        {
+            var actual = await Stage(i).GetStatusAsync();
+            if (actual != S.Stages[i])
+            {
+                Log.StageStatusReconciled(logger, RunId, i, S.Stages[i], actual);
+                S.Stages[i] = actual;
+                changed = true;
+            }
+        }
+
+        if (changed)
+        {
+            await SaveAsync();
+        }
+
+        await AdvanceAsync();
     }
 
     private Task SaveAsync()

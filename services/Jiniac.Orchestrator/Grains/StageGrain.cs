@@ -278,6 +278,7 @@ public sealed partial class StageGrain(
             return;
         }
 
+        await RegisterUnheardCheckpointsAsync(message);
         var final = S.Checkpoints.Find(c => c.Step == message.FinalStep)
             ?? new CheckpointSummary(message.FinalStep, message.Tokens, message.FinalLoss, message.CheckpointFolder);
         if (!S.Checkpoints.Contains(final))
@@ -312,6 +313,32 @@ public sealed partial class StageGrain(
         if (evaluatedAlready)
         {
             await AfterFinalEvaluationAsync(final.Step);
+        }
+    }
+
+    /// <summary>
+    /// The trainer's checkpoints still on disk whose CheckpointSaved has not come: on a broker it can be overtaken (held
+    /// up in a redelivery while a silo fails over, say), and the stage would finish with a hole in its checkpoint list.
+    /// They are registered from TrainingCompleted's list; the CheckpointSaved that comes later changes nothing. Not
+    /// evaluated on their own: evaluation is decided as a checkpoint is saved during training, and that time is past.
+    /// </summary>
+    private async Task RegisterUnheardCheckpointsAsync(TrainingCompleted message)
+    {
+        var unheard = message.Checkpoints.Where(c => !S.Checkpoints.Exists(k => k.Step == c.Step) && !S.Pruned.Contains(c.Step)).ToList();
+        foreach (var c in unheard)
+        {
+            await GrainFactory.GetGrain<ICheckpointGrain>(GrainKeys.Checkpoint(RunId, Name, c.Step)).RecordSavedAsync(new CheckpointSaved
+            {
+                RunId = RunId, Stage = Name, Attempt = message.Attempt, Step = c.Step, Tokens = c.Tokens, Loss = c.Loss, Folder = c.Folder,
+            });
+            S.Checkpoints.Add(new CheckpointSummary(c.Step, c.Tokens, c.Loss, c.Folder));
+            RememberTrace(c.Step);
+        }
+
+        if (unheard.Count > 0)
+        {
+            S.Checkpoints.Sort((a, b) => a.Step.CompareTo(b.Step));
+            Log.CheckpointsRegisteredAtCompletion(logger, RunId, Name, string.Join(", ", unheard.Select(c => c.Step)));
         }
     }
 
@@ -572,6 +599,8 @@ public sealed partial class StageGrain(
             .ToList();
         return Task.FromResult<IReadOnlyList<string>>(blobs);
     }
+
+    public Task<StageStatus> GetStatusAsync() => Task.FromResult(S.Status);
 
     public async Task ReceiveReminder(string reminderName, Orleans.Runtime.TickStatus status)
     {
