@@ -137,7 +137,8 @@ public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputH
         return JsonDocument.Parse(status.Stdout).RootElement.Clone();
     }
 
-    internal static async Task<RunView> WaitForEndAsync(Platform platform, string runId, TimeSpan timeout, Func<Task>? whileWaiting = null)
+    /// <param name="whileWaiting">Called between polls with the last view read (null: the control API did not answer).</param>
+    internal static async Task<RunView> WaitForEndAsync(Platform platform, string runId, TimeSpan timeout, Func<RunView?, Task>? whileWaiting = null)
     {
         var deadline = Stopwatch.StartNew();
         while (true)
@@ -160,7 +161,7 @@ public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputH
             Assert.True(deadline.Elapsed < timeout, $"run {runId} not finished after {timeout}: {view}\n{Logs(platform)}");
             if (whileWaiting is not null)
             {
-                await whileWaiting();
+                await whileWaiting(view);
             }
             else
             {
@@ -182,12 +183,15 @@ public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputH
     }
 
     /// <summary>Error queues of the vhost with their messages: queue → messages ready.</summary>
-    internal static async Task<Dictionary<string, int>> ErrorQueuesAsync(string vhost)
+    internal static Task<Dictionary<string, int>> ErrorQueuesAsync(string vhost) => QueuesEndingAsync(vhost, "_error");
+
+    /// <summary>Queues of the vhost whose name ends so (`_error`, or a redelivery's parking queue), with messages: queue → messages ready.</summary>
+    internal static async Task<Dictionary<string, int>> QueuesEndingAsync(string vhost, string suffix)
     {
         var text = await InfraServer.RunAsync("/usr/sbin/rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "name", "messages_ready");
         return text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(l => l.Split('\t'))
-            .Where(f => f[0].EndsWith("_error", StringComparison.Ordinal) && f[1] != "0")
+            .Where(f => f[0].EndsWith(suffix, StringComparison.Ordinal) && f[1] != "0")
             .ToDictionary(f => f[0], f => int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
     }
 
