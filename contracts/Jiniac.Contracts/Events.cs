@@ -146,6 +146,14 @@ public sealed record TrainingCompleted
     /// registers from here what it has not heard of yet.
     /// </summary>
     public IReadOnlyList<TrainedCheckpoint> Checkpoints { get; init; } = [];
+
+    /// <summary>By value, the list too (a record compares a list by reference): the same report twice is equal.</summary>
+    public bool Equals(TrainingCompleted? other) =>
+        other is not null && RunId == other.RunId && Stage == other.Stage && Attempt == other.Attempt && FinalStep == other.FinalStep
+        && Tokens == other.Tokens && FinalLoss.Equals(other.FinalLoss) && CheckpointFolder == other.CheckpointFolder
+        && Checkpoints.SequenceEqual(other.Checkpoints);
+
+    public override int GetHashCode() => HashCode.Combine(RunId, Stage, Attempt, FinalStep, Tokens, FinalLoss, CheckpointFolder, Checkpoints.Count);
 }
 
 public sealed record TrainingFailed

@@ -109,6 +109,11 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
         SupersedeOtherJob(dir, hash);
         ApplyResumeFromStep(dir, adapter);
 
+        // The lines earlier starts wrote are read first, not reported: a Megatron checkpoint's loss is only in its log,
+        // and a report of a finished stage below without them carried NaN, which the bus cannot serialize.
+        _follower = adapter.Metrics;
+        _follower.SkipExisting();
+
         // A stage that already finished (its TrainingCompleted may have been lost) is reported, not retrained.
         if (adapter.TryReadDone() is { } finished)
         {
@@ -120,8 +125,6 @@ internal sealed partial class TrainingJob(TrainingSupervisor supervisor, LaunchT
             return;
         }
 
-        _follower = adapter.Metrics;
-        _follower.SkipExisting();
         var supervision = command.Training.Supervision;
         var policy = new RestartPolicy(supervision, command.Training.MaxRestarts);
         for (var restart = 0; ; restart++)
