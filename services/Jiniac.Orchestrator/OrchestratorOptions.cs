@@ -28,4 +28,11 @@ public sealed class OrchestratorOptions
 
     /// <summary>Distributed topology: the cluster the silos of one deployment form (their membership rows in Redis).</summary>
     public string ClusterId { get; set; } = "jiniac";
+
+    /// <summary>
+    /// Distributed topology: the deployment whose grain state and reminders these silos own in Redis. Kept across
+    /// cluster restarts (a new cluster takes over the runs and their reminders); two deployments sharing one Redis
+    /// need two ids, or each wakes the other's runs.
+    /// </summary>
+    public string ServiceId { get; set; } = "jiniac";
 }

@@ -133,7 +133,7 @@ public static class ServiceCollectionExtensions
         var redis = RedisOptions.Parse(jiniac.Redis);
         silo.Configure<ClusterOptions>(o =>
         {
-            o.ServiceId = "jiniac";
+            o.ServiceId = orchestrator.ServiceId;
             o.ClusterId = orchestrator.ClusterId;
         });
         silo.ConfigureEndpoints(address, orchestrator.SiloPort, orchestrator.GatewayPort, listenOnAnyHostAddress: false);

@@ -184,6 +184,9 @@ public sealed class DuplicateDeliveryTests(RabbitMqServer rabbit, RedisServer re
             ["Jiniac:Redis"] = redis.Address,
             ["Jiniac:StateDir"] = Path.Combine(Path.GetTempPath(), "jiniac-dup-" + Guid.NewGuid().ToString("n")),
             ["Orchestrator:ClusterId"] = cluster,
+            // A deployment of its own in the shared Redis: under the default id, earlier runs' stage reminders (this
+            // test's, RedisSiloTests') fire in this silo and re-issue their commands, which the scripted workers answer.
+            ["Orchestrator:ServiceId"] = cluster,
             ["Orchestrator:SiloPort"] = "11351",
             ["Orchestrator:GatewayPort"] = "30351",
             ["Control:Url"] = "http://127.0.0.1:0",
