@@ -86,6 +86,8 @@ public sealed class EvaluationOrderTests(OrchestratorHostFixture fixture) : ICla
         await Host.Publish(new CheckpointSaved { RunId = run, Stage = "en", Attempt = 1, Step = 5, Tokens = 640, Loss = 4.0, Folder = "/ckpt/en/5", Bytes = 2_048 });
         await Eventually.Until(() => Host.Grains.GetGrain<ICheckpointGrain>(GrainKeys.Checkpoint(run, "en", 5)).GetAsync(), c => c?.Bytes == 2_048, "checkpoint 5 has its size");
         Assert.Equal(evaluating.Checkpoints, (await Host.Stage(run, "en").GetViewAsync()).Checkpoints);
+        // Only the final checkpoint is evaluated (the request is sent as TrainingCompleted is taken in; waited for, not assumed).
+        Assert.Equal([15L], (await Host.Commands.WaitForAsync<EvaluateCheckpoint>(x => x.RunId == run)).Select(x => x.Step));
         Assert.Equal([15L], Host.Commands.Of<EvaluateCheckpoint>(x => x.RunId == run).Select(x => x.Step));
     }
 
