@@ -186,14 +186,9 @@ public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputH
     internal static Task<Dictionary<string, int>> ErrorQueuesAsync(string vhost) => QueuesEndingAsync(vhost, "_error");
 
     /// <summary>Queues of the vhost whose name ends so (`_error`, or a redelivery's parking queue), with messages: queue → messages ready.</summary>
-    internal static async Task<Dictionary<string, int>> QueuesEndingAsync(string vhost, string suffix)
-    {
-        var text = await InfraServer.RunAsync("/usr/sbin/rabbitmqctl", "-q", "list_queues", "-p", vhost, "--no-table-headers", "name", "messages_ready");
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(l => l.Split('\t'))
-            .Where(f => f[0].EndsWith(suffix, StringComparison.Ordinal) && f[1] != "0")
-            .ToDictionary(f => f[0], f => int.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture), StringComparer.Ordinal);
-    }
+    internal static async Task<Dictionary<string, int>> QueuesEndingAsync(string vhost, string suffix) =>
+        (await RabbitVhost.QueuesOfAsync(vhost)).Where(q => q.Key.EndsWith(suffix, StringComparison.Ordinal) && q.Value.Ready > 0)
+            .ToDictionary(q => q.Key, q => q.Value.Ready, StringComparer.Ordinal);
 
     /// <summary>Every logged failure of every service (MassTransit logs a consumer's fault before the message goes to its _error queue).</summary>
     internal static string Faults(Platform platform) =>

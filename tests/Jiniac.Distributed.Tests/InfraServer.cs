@@ -111,9 +111,12 @@ public sealed class RabbitVhost(string name, string address) : IAsyncDisposable
     public string Address { get; } = address;
 
     /// <summary>name → (messages ready, unacknowledged, durable), from the broker itself.</summary>
-    public async Task<IReadOnlyDictionary<string, (int Ready, int Unacked, bool Durable)>> QueuesAsync()
+    public Task<IReadOnlyDictionary<string, (int Ready, int Unacked, bool Durable)>> QueuesAsync() => QueuesOfAsync(Name);
+
+    /// <summary>The queues of any vhost (a platform's own, say), as <see cref="QueuesAsync"/>.</summary>
+    public static async Task<IReadOnlyDictionary<string, (int Ready, int Unacked, bool Durable)>> QueuesOfAsync(string vhost)
     {
-        var text = await InfraServer.RunAsync(Ctl, "-q", "list_queues", "-p", Name, "--no-table-headers", "name", "messages_ready", "messages_unacknowledged", "durable");
+        var text = await InfraServer.RunAsync(Ctl, "-q", "list_queues", "-p", vhost, "--no-table-headers", "name", "messages_ready", "messages_unacknowledged", "durable");
         var queues = new Dictionary<string, (int, int, bool)>(StringComparer.Ordinal);
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
