@@ -36,13 +36,16 @@ public sealed record RegisterTokenizer
     public required string Path { get; init; }
 }
 
-/// <summary>Encode one shard with the run's tokenizer into a Megatron indexed dataset.</summary>
-public sealed record TokenizeShard
+/// <summary>
+/// Encode one or more shards of a stage with the run's tokenizer, each into its own Megatron indexed dataset. The
+/// orchestrator puts shards side by side in one command up to a byte budget (Orchestrator:TokenizeBatchBytes), so a stage of
+/// many small shards costs the broker a message per budget, not per shard; a shard at or above the budget goes alone.
+/// </summary>
+public sealed record TokenizeShards
 {
     public required string RunId { get; init; }
     public required string Stage { get; init; }
-    public required string ShardKey { get; init; }
-    public required string ShardBlob { get; init; }
+    public required IReadOnlyList<ShardToTokenize> Shards { get; init; }
     public required string TokenizerBlob { get; init; }
     public required string TokenizerHash { get; init; }
     public bool AppendEod { get; init; } = true;

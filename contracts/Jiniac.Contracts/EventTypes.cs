@@ -15,7 +15,7 @@ public static class EventTypes
     public static readonly IReadOnlyList<Type> Contract =
     [
         typeof(ShardIngested), typeof(SourceIngested), typeof(RecordsQuarantined), typeof(IngestFailed),
-        typeof(TokenizerReady), typeof(TokenizerFailed), typeof(ShardTokenized), typeof(ShardTokenizeFailed),
+        typeof(TokenizerReady), typeof(TokenizerFailed), typeof(ShardsTokenized), typeof(ShardTokenizeFailed),
         typeof(TrainingStarted), typeof(TrainingProgressed), typeof(CheckpointSaved), typeof(TrainingCompleted),
         typeof(TrainingFailed), typeof(AlertRaised), typeof(EvaluationCompleted), typeof(EvaluationFailed),
         typeof(ModelPublished), typeof(PublishFailed), typeof(CheckpointsDeleted), typeof(CheckpointArchived),

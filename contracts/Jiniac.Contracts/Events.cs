@@ -69,18 +69,16 @@ public sealed record TokenizerFailed
     public required string Reason { get; init; }
 }
 
-public sealed record ShardTokenized
+/// <summary>
+/// The shards of one <see cref="TokenizeShards"/> that were encoded (or found already encoded). A shard that could not be
+/// is in a <see cref="ShardTokenizeFailed"/> of its own instead.
+/// </summary>
+public sealed record ShardsTokenized
 {
     public required string RunId { get; init; }
     public required string Stage { get; init; }
-    public required string ShardKey { get; init; }
     public required string TokenizerHash { get; init; }
-    /// <summary>Blob key prefix of the Megatron dataset (add .bin / .idx).</summary>
-    public required string Prefix { get; init; }
-    public required long Documents { get; init; }
-    public required long Tokens { get; init; }
-    /// <summary>True when the output already existed (content-addressed) and nothing was encoded.</summary>
-    public bool Reused { get; init; }
+    public required IReadOnlyList<TokenizedShard> Shards { get; init; }
 }
 
 public sealed record ShardTokenizeFailed

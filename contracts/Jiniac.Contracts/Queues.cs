@@ -12,7 +12,7 @@ public static class Queues
 
     public static string For(Type command) =>
         command == typeof(IngestSource) ? Ingest
-        : command == typeof(TrainTokenizer) || command == typeof(RegisterTokenizer) || command == typeof(TokenizeShard) ? Tokenize
+        : command == typeof(TrainTokenizer) || command == typeof(RegisterTokenizer) || command == typeof(TokenizeShards) ? Tokenize
         : command == typeof(LaunchTraining) || command == typeof(StopTraining) || command == typeof(PruneCheckpoints) ? TrainLauncher
         : command == typeof(EvaluateCheckpoint) ? Evaluator
         : command == typeof(PublishModel) ? Publisher

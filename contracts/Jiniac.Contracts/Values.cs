@@ -26,6 +26,25 @@ public sealed record IngestedShard
     public required long TextBytes { get; init; }
 }
 
+/// <summary>One shard of a <see cref="TokenizeShards"/>: its content key and the blob holding its JSON Lines.</summary>
+public sealed record ShardToTokenize
+{
+    public required string ShardKey { get; init; }
+    public required string ShardBlob { get; init; }
+}
+
+/// <summary>One shard of a <see cref="ShardsTokenized"/>.</summary>
+public sealed record TokenizedShard
+{
+    public required string ShardKey { get; init; }
+    /// <summary>Blob key prefix of the Megatron dataset (add .bin / .idx).</summary>
+    public required string Prefix { get; init; }
+    public required long Documents { get; init; }
+    public required long Tokens { get; init; }
+    /// <summary>True when the output already existed (content-addressed) and nothing was encoded.</summary>
+    public bool Reused { get; init; }
+}
+
 /// <summary>Held-out data of one domain: tokenized prefixes and the UTF-8 byte count of their text.</summary>
 public sealed record EvalSet
 {

@@ -1,3 +1,5 @@
+using System.ComponentModel.DataAnnotations;
+
 namespace Jiniac.Orchestrator;
 
 /// <summary>Bound from "Orchestrator".</summary>
@@ -35,4 +37,18 @@ public sealed class OrchestratorOptions
     /// need two ids, or each wakes the other's runs.
     /// </summary>
     public string ServiceId { get; set; } = "jiniac";
+
+    /// <summary>
+    /// Most shards in one TokenizeShards command. Under load the orchestrator gets shard events by the hundred; this many of
+    /// a stage's new shards go to one tokenizer together, so a stage of 100,000 small shards is not 100,000 commands.
+    /// </summary>
+    [Range(1, 100_000)]
+    public int TokenizeBatchShards { get; set; } = 256;
+
+    /// <summary>
+    /// Most bytes of text in one TokenizeShards command (a shard at or above it goes alone). The default is 16 of ingest's
+    /// default 4 MiB shards: a second or two of one tokenizer's time, so the work still spreads over many tokenizers.
+    /// </summary>
+    [Range(1, long.MaxValue)]
+    public long TokenizeBatchBytes { get; set; } = 64L * 1024 * 1024;
 }

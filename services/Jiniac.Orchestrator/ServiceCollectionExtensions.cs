@@ -38,7 +38,7 @@ public static class ServiceCollectionExtensions
     public static WebApplicationBuilder AddOrchestratorService(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateOnStart();
+        services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.Section).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<ControlOptions>().BindConfiguration(ControlOptions.Section).ValidateOnStart();
         services.AddControlAccess();
 

@@ -21,7 +21,7 @@ public static class ServiceCollectionExtensions
             Math.Max(1, options.ConcurrentMessages),
             typeof(TrainTokenizerConsumer),
             typeof(RegisterTokenizerConsumer),
-            typeof(TokenizeShardConsumer));
+            typeof(TokenizeShardsConsumer));
         return builder;
     }
 }

@@ -6,7 +6,7 @@ public sealed class QueuesTests
     [InlineData(typeof(IngestSource), Queues.Ingest)]
     [InlineData(typeof(TrainTokenizer), Queues.Tokenize)]
     [InlineData(typeof(RegisterTokenizer), Queues.Tokenize)]
-    [InlineData(typeof(TokenizeShard), Queues.Tokenize)]
+    [InlineData(typeof(TokenizeShards), Queues.Tokenize)]
     [InlineData(typeof(LaunchTraining), Queues.TrainLauncher)]
     [InlineData(typeof(StopTraining), Queues.TrainLauncher)]
     [InlineData(typeof(EvaluateCheckpoint), Queues.Evaluator)]
@@ -31,7 +31,7 @@ public sealed class QueuesTests
         // Commands are the records in Commands.cs: everything in the namespace that is not an event or a value.
         var commands = new[]
         {
-            typeof(IngestSource), typeof(TrainTokenizer), typeof(RegisterTokenizer), typeof(TokenizeShard),
+            typeof(IngestSource), typeof(TrainTokenizer), typeof(RegisterTokenizer), typeof(TokenizeShards),
             typeof(LaunchTraining), typeof(StopTraining), typeof(EvaluateCheckpoint), typeof(PublishModel),
         };
         var queues = commands.Select(Queues.For).Distinct().ToArray();

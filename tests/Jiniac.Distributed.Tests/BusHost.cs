@@ -1,3 +1,4 @@
+using Jiniac.Contracts;
 using Jiniac.Hosting;
 using Jiniac.Hosting.Bus;
 using MassTransit;
@@ -12,6 +13,12 @@ namespace Jiniac.Distributed.Tests;
 public static class BusHost
 {
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
+
+    /// <summary>A command for the tokenize queue that names one shard: what the bus tests send and count.</summary>
+    public static TokenizeShards Shard(string runId, string key) => new()
+    {
+        RunId = runId, Stage = "s", Shards = [new ShardToTokenize { ShardKey = key, ShardBlob = "b" }], TokenizerBlob = "t", TokenizerHash = "h",
+    };
 
     public static async Task<RunningHost> StartAsync(string rabbitAddress, Dictionary<string, string?> settings, Action<JiniacBusRegistry> endpoints)
     {

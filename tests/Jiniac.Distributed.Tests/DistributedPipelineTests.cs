@@ -67,7 +67,7 @@ public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputH
         // The journal (in Redis) is dense from 0, read through the control API as an operator would.
         var entries = await JournalAsync(platform.Control, name);
         Assert.Equal(Enumerable.Range(0, entries.Count).Select(i => (long)i), entries.Select(e => e.Sequence));
-        foreach (var type in new[] { "RunSubmitted", "TokenizerReady", "ShardIngested", "ShardTokenized", "TrainingStarted", "CheckpointSaved", "EvaluationCompleted", "ModelPublished", "RunStatusChanged" })
+        foreach (var type in new[] { "RunSubmitted", "TokenizerReady", "ShardIngested", "ShardsTokenized", "TrainingStarted", "CheckpointSaved", "EvaluationCompleted", "ModelPublished", "RunStatusChanged" })
         {
             Assert.Contains(entries, e => e.Type == type);
         }

@@ -24,7 +24,7 @@ public sealed class DuplicateDeliveryTests(RabbitMqServer rabbit, RedisServer re
 {
     private static readonly string[] WorkerEvents =
     [
-        nameof(ShardIngested), nameof(SourceIngested), nameof(RecordsQuarantined), nameof(TokenizerReady), nameof(ShardTokenized),
+        nameof(ShardIngested), nameof(SourceIngested), nameof(RecordsQuarantined), nameof(TokenizerReady), nameof(ShardsTokenized),
         nameof(TrainingStarted), nameof(TrainingProgressed), nameof(CheckpointSaved), nameof(TrainingCompleted),
         nameof(EvaluationCompleted), nameof(ModelPublished), nameof(CheckpointsDeleted),
     ];
@@ -48,7 +48,7 @@ public sealed class DuplicateDeliveryTests(RabbitMqServer rabbit, RedisServer re
         var shards = workers.ShardsOf(runId, "en", "stories").Concat(workers.ShardsOf(runId, "en", "wiki")).ToList();
         Assert.Equal(2, workers.CommandsOf<IngestSource>().Count);
         Assert.Single(workers.CommandsOf<TrainTokenizer>());
-        Assert.Equal(shards.Select(s => s.ShardKey).Order(StringComparer.Ordinal), workers.CommandsOf<TokenizeShard>().Select(c => c.ShardKey).Order(StringComparer.Ordinal));
+        Assert.Equal(shards.Select(s => s.ShardKey).Order(StringComparer.Ordinal), workers.CommandsOf<TokenizeShards>().SelectMany(c => c.Shards).Select(s => s.ShardKey).Order(StringComparer.Ordinal));
         Assert.Single(workers.CommandsOf<LaunchTraining>());
         Assert.Single(workers.CommandsOf<PublishModel>());
         var evaluated = workers.CommandsOf<EvaluateCheckpoint>().Select(c => c.Step).ToList();

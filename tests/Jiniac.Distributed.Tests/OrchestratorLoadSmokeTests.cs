@@ -15,12 +15,15 @@ public sealed class OrchestratorLoadSmokeTests
 
         Assert.Equal(2, result.Sources);
         Assert.Equal(("Training", 1_200, 1_200, 0, 2), (result.Stage.Status, result.Stage.ShardsTotal, result.Stage.ShardsTokenized, result.Stage.ShardsFailed, result.Stage.SourcesDone));
-        Assert.Equal(1_200, result.TokenizeCommands);
+        // Each shard asked for once, in commands of at most TokenizeBatchShards (256) shards each.
+        Assert.Equal(1_200, result.TokenizedShards);
+        Assert.InRange(result.TokenizeCommands, 5, 1_200);
         Assert.Equal(5, result.EvaluateCommands);
         Assert.Equal([1L, 2, 3, 4, 5], result.Stage.Checkpoints.Select(c => c.Step));
-        // Every worker event once (1,200 ShardIngested + 2 SourceIngested + 1,200 ShardTokenized + TokenizerReady
+        // Every worker message once (1,200 ShardIngested + 2 SourceIngested + a ShardsTokenized per command + TokenizerReady
         // + TrainingStarted + 5 CheckpointSaved), beside the grains' own entries (status changes).
-        Assert.InRange(result.JournalEntries, 2_409, 2_409 + 20);
+        Assert.InRange(result.JournalEntries, 1_209 + result.TokenizeCommands, 1_209 + result.TokenizeCommands + 20);
+        Assert.Equal(1_200 + 2 + result.TokenizeCommands, result.Messages);
         Assert.Equal(2 * (1_200 + 2), result.Events);
     }
 }

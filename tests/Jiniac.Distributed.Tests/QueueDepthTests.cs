@@ -50,7 +50,7 @@ public sealed class QueueDepthTests(RabbitMqServer rabbit)
             var runId = "t-" + Guid.NewGuid().ToString("n");
             for (var i = 0; i < 5; i++)
             {
-                await endpoint.Send(new TokenizeShard { RunId = runId, Stage = "s", ShardKey = $"s-{i}", ShardBlob = "b", TokenizerBlob = "t", TokenizerHash = "h" });
+                await endpoint.Send(BusHost.Shard(runId, $"s-{i}"));
             }
 
             // One is being handled (held by the gate), four wait: so says the broker, and so says the scrape.

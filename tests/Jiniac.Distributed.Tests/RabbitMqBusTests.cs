@@ -22,7 +22,7 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
         await using var vhost = await rabbit.VhostAsync("bus");
         await using var host = await StartAsync(vhost, new(), registry => registry.AddEndpoint(Queues.Tokenize, 2, typeof(TokenizeProbe)));
 
-        await host.Services.GetRequiredService<ICommandSender>().SendAsync(Shard(runId, "s-1"), CancellationToken.None);
+        await host.Services.GetRequiredService<ICommandSender>().SendAsync(BusHost.Shard(runId, "s-1"), CancellationToken.None);
 
         var seen = await Eventually(() => host.Services.GetRequiredService<Seen>().Of(runId).SingleOrDefault());
         Assert.Equal("s-1", seen);
@@ -39,7 +39,7 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
         await using var host = await StartAsync(vhost, new() { ["Jiniac:Redelivery"] = "none" }, registry => registry.AddEndpoint(queue, 1, typeof(FailingProbe)));
 
         var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
-        await endpoint.Send(Shard(runId, "poison"));
+        await endpoint.Send(BusHost.Shard(runId, "poison"));
 
         var seen = host.Services.GetRequiredService<Seen>();
         // One delivery plus the three retries of UseMessageRetry(100, 500, 2000 ms), then the fault goes to {queue}_error.
@@ -62,7 +62,7 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
         var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
         for (var i = 0; i < 8; i++)
         {
-            await endpoint.Send(Shard(runId, $"s-{i}"));
+            await endpoint.Send(BusHost.Shard(runId, $"s-{i}"));
         }
 
         await Eventually(async () =>
@@ -96,11 +96,6 @@ public sealed class RabbitMqBusTests(RabbitMqServer rabbit)
     }
 
     private static string NewRunId() => "t-" + Guid.NewGuid().ToString("n");
-
-    private static TokenizeShard Shard(string runId, string key) => new()
-    {
-        RunId = runId, Stage = "s", ShardKey = key, ShardBlob = "b", TokenizerBlob = "t", TokenizerHash = "h",
-    };
 
     private static Task<RunningHost> StartAsync(RabbitVhost vhost, Dictionary<string, string?> settings, Action<JiniacBusRegistry> endpoints) =>
         BusHost.StartAsync(vhost.Address, settings, endpoints);
@@ -152,30 +147,30 @@ public sealed class Gate
     }
 }
 
-public sealed class TokenizeProbe(Seen seen) : IConsumer<TokenizeShard>
+public sealed class TokenizeProbe(Seen seen) : IConsumer<TokenizeShards>
 {
-    public Task Consume(ConsumeContext<TokenizeShard> context)
+    public Task Consume(ConsumeContext<TokenizeShards> context)
     {
-        seen.Add(context.Message.RunId, context.Message.ShardKey);
+        seen.Add(context.Message.RunId, context.Message.Shards[0].ShardKey);
         return Task.CompletedTask;
     }
 }
 
-public sealed class FailingProbe(Seen seen) : IConsumer<TokenizeShard>
+public sealed class FailingProbe(Seen seen) : IConsumer<TokenizeShards>
 {
-    public Task Consume(ConsumeContext<TokenizeShard> context)
+    public Task Consume(ConsumeContext<TokenizeShards> context)
     {
-        seen.Add(context.Message.RunId, context.Message.ShardKey);
-        throw new InvalidOperationException($"{context.Message.ShardKey}: this consumer always fails");
+        seen.Add(context.Message.RunId, context.Message.Shards[0].ShardKey);
+        throw new InvalidOperationException($"{context.Message.Shards[0].ShardKey}: this consumer always fails");
     }
 }
 
-public sealed class BlockingProbe(Seen seen, Gate gate) : IConsumer<TokenizeShard>
+public sealed class BlockingProbe(Seen seen, Gate gate) : IConsumer<TokenizeShards>
 {
-    public async Task Consume(ConsumeContext<TokenizeShard> context)
+    public async Task Consume(ConsumeContext<TokenizeShards> context)
     {
         await gate.PassAsync(context.CancellationToken);
-        seen.Add(context.Message.RunId, context.Message.ShardKey);
+        seen.Add(context.Message.RunId, context.Message.Shards[0].ShardKey);
     }
 }
 

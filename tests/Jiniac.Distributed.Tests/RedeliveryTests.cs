@@ -27,7 +27,7 @@ public sealed class RedeliveryTests(RabbitMqServer rabbit)
             registry => registry.AddEndpoint(queue, 1, typeof(FlakyProbe)));
         var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
         // Fails five times: the first delivery's four attempts and the first of the redelivery.
-        await endpoint.Send(Shard(runId, "fail-5"));
+        await endpoint.Send(BusHost.Shard(runId, "fail-5"));
 
         var seen = host.Services.GetRequiredService<Seen>();
         await BusHost.Eventually(() => seen.Of(runId).Any(s => s.StartsWith("consumed", StringComparison.Ordinal)) ? true : (bool?)null);
@@ -47,7 +47,7 @@ public sealed class RedeliveryTests(RabbitMqServer rabbit)
         await using var host = await BusHost.StartAsync(vhost.Address, new() { ["Jiniac:Redelivery"] = Delays },
             registry => registry.AddEndpoint(queue, 1, typeof(FailingProbe)));
         var endpoint = await host.Services.GetRequiredService<IBus>().GetSendEndpoint(new Uri($"queue:{queue}"));
-        await endpoint.Send(Shard(runId, "poison"));
+        await endpoint.Send(BusHost.Shard(runId, "poison"));
 
         await BusHost.Eventually(async () => (await vhost.QueuesAsync()).GetValueOrDefault(queue + "_error").Ready == 1 ? true : (bool?)null);
         // Three deliveries (the first, then one per delay), each with one attempt and three in-process retries.
@@ -75,24 +75,19 @@ public sealed class RedeliveryTests(RabbitMqServer rabbit)
     }
 
     private static string Text(object? header) => header is byte[] bytes ? Encoding.UTF8.GetString(bytes) : header?.ToString() ?? "";
-
-    private static TokenizeShard Shard(string runId, string key) => new()
-    {
-        RunId = runId, Stage = "s", ShardKey = key, ShardBlob = "b", TokenizerBlob = "t", TokenizerHash = "h",
-    };
 }
 
 /// <summary>Fails the number of times its shard key names ("fail-5"), counting its run's earlier attempts, then succeeds.</summary>
-public sealed class FlakyProbe(Seen seen) : IConsumer<TokenizeShard>
+public sealed class FlakyProbe(Seen seen) : IConsumer<TokenizeShards>
 {
-    public Task Consume(ConsumeContext<TokenizeShard> context)
+    public Task Consume(ConsumeContext<TokenizeShards> context)
     {
         var m = context.Message;
         var attempt = seen.Of(m.RunId).Count + 1;
-        if (attempt <= int.Parse(m.ShardKey["fail-".Length..], System.Globalization.CultureInfo.InvariantCulture))
+        if (attempt <= int.Parse(m.Shards[0].ShardKey["fail-".Length..], System.Globalization.CultureInfo.InvariantCulture))
         {
             seen.Add(m.RunId, $"failed attempt {attempt}");
-            throw new InvalidOperationException($"{m.ShardKey}: attempt {attempt} fails");
+            throw new InvalidOperationException($"{m.Shards[0].ShardKey}: attempt {attempt} fails");
         }
 
         seen.Add(m.RunId, $"consumed at redelivery {DelayQueueRedeliveryFilter.RedeliveryCount(context.ReceiveContext)}");

@@ -97,7 +97,7 @@ public sealed class ScriptedIngest(ScriptedWorkers workers) : IConsumer<IngestSo
     }
 }
 
-public sealed class ScriptedTokenize(ScriptedWorkers workers) : IConsumer<TrainTokenizer>, IConsumer<TokenizeShard>
+public sealed class ScriptedTokenize(ScriptedWorkers workers) : IConsumer<TrainTokenizer>, IConsumer<TokenizeShards>
 {
     public Task Consume(ConsumeContext<TrainTokenizer> context)
     {
@@ -110,14 +110,14 @@ public sealed class ScriptedTokenize(ScriptedWorkers workers) : IConsumer<TrainT
         });
     }
 
-    public Task Consume(ConsumeContext<TokenizeShard> context)
+    public Task Consume(ConsumeContext<TokenizeShards> context)
     {
         var m = context.Message;
         workers.Commands.Enqueue(m);
-        return workers.ReportAsync(context, context.CancellationToken, new ShardTokenized
+        return workers.ReportAsync(context, context.CancellationToken, new ShardsTokenized
         {
-            RunId = m.RunId, Stage = m.Stage, ShardKey = m.ShardKey, TokenizerHash = m.TokenizerHash,
-            Prefix = $"tokenized/{m.TokenizerHash[..8]}/{m.ShardKey}", Documents = 10, Tokens = 1_000,
+            RunId = m.RunId, Stage = m.Stage, TokenizerHash = m.TokenizerHash,
+            Shards = [.. m.Shards.Select(s => new TokenizedShard { ShardKey = s.ShardKey, Prefix = $"tokenized/{m.TokenizerHash[..8]}/{s.ShardKey}", Documents = 10, Tokens = 1_000 })],
         });
     }
 }

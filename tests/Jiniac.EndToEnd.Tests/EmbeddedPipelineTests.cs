@@ -130,7 +130,7 @@ public sealed class EmbeddedPipelineTests : IDisposable
         var entries = events.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(Enumerable.Range(0, entries.Count).Select(i => (long)i), entries.Select(e => e.GetProperty("sequence").GetInt64()));
         var types = entries.Select(e => e.GetProperty("type").GetString()).ToHashSet();
-        foreach (var type in new[] { "RunSubmitted", "TokenizerReady", "ShardIngested", "SourceIngested", "RecordsQuarantined", "ShardTokenized", "TrainingStarted", "CheckpointSaved", "TrainingCompleted", "EvaluationCompleted", "ModelPublished", "StageStatusChanged", "RunStatusChanged" })
+        foreach (var type in new[] { "RunSubmitted", "TokenizerReady", "ShardIngested", "SourceIngested", "RecordsQuarantined", "ShardsTokenized", "TrainingStarted", "CheckpointSaved", "TrainingCompleted", "EvaluationCompleted", "ModelPublished", "StageStatusChanged", "RunStatusChanged" })
         {
             Assert.Contains(type, types);
         }

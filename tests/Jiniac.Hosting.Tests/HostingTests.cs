@@ -21,7 +21,7 @@ public sealed class HostingTests : IDisposable
     {
         var builder = Builder();
         builder.Services.AddSingleton<Received<IngestSource>>();
-        builder.Services.AddSingleton<Received<TokenizeShard>>();
+        builder.Services.AddSingleton<Received<TokenizeShards>>();
         builder.Services.BusRegistry().AddEndpoint(Queues.Ingest, 2, typeof(IngestProbe));
         builder.Services.BusRegistry().AddEndpoint(Queues.Tokenize, 1, typeof(TokenizeProbe));
         builder.AddJiniacBus();
@@ -47,7 +47,7 @@ public sealed class HostingTests : IDisposable
             Assert.Equal(command.Source.Name, received.Source.Name);
             Assert.Equal(command.Source.Paths, received.Source.Paths);
             Assert.Equal((SourceFormat.Tree, 0.5), (received.Source.Format, received.Source.Weight));
-            Assert.False(host.Services.GetRequiredService<Received<TokenizeShard>>().Message.IsCompleted);
+            Assert.False(host.Services.GetRequiredService<Received<TokenizeShards>>().Message.IsCompleted);
         }
         finally
         {
@@ -150,9 +150,9 @@ public sealed class IngestProbe(Received<IngestSource> received) : IConsumer<Ing
     }
 }
 
-public sealed class TokenizeProbe(Received<TokenizeShard> received) : IConsumer<TokenizeShard>
+public sealed class TokenizeProbe(Received<TokenizeShards> received) : IConsumer<TokenizeShards>
 {
-    public Task Consume(ConsumeContext<TokenizeShard> context)
+    public Task Consume(ConsumeContext<TokenizeShards> context)
     {
         received.Set(context.Message);
         return Task.CompletedTask;

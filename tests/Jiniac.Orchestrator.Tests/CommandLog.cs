@@ -98,13 +98,42 @@ public sealed class IngestRecorder(CommandLog log) : IConsumer<IngestSource>
     }
 }
 
-public sealed class TokenizeRecorder(CommandLog log) : IConsumer<TrainTokenizer>, IConsumer<RegisterTokenizer>, IConsumer<TokenizeShard>
+/// <summary>
+/// One shard of a <see cref="TokenizeShards"/>, as the tests' tokenizer takes it: the log holds one per shard (in the command's
+/// order) instead of the command, so a test counts shards however the orchestrator grouped them; Command is the whole command.
+/// </summary>
+public sealed record TokenizeRequest(TokenizeShards Command, ShardToTokenize Shard)
+{
+    public string RunId => Command.RunId;
+
+    public string Stage => Command.Stage;
+
+    public string ShardKey => Shard.ShardKey;
+
+    public string ShardBlob => Shard.ShardBlob;
+
+    public string TokenizerBlob => Command.TokenizerBlob;
+
+    public string TokenizerHash => Command.TokenizerHash;
+
+    public bool AddSpecialTokens => Command.AddSpecialTokens;
+}
+
+public sealed class TokenizeRecorder(CommandLog log) : IConsumer<TrainTokenizer>, IConsumer<RegisterTokenizer>, IConsumer<TokenizeShards>
 {
     public Task Consume(ConsumeContext<TrainTokenizer> context) => IngestRecorder.Record(log, context.Message);
 
     public Task Consume(ConsumeContext<RegisterTokenizer> context) => IngestRecorder.Record(log, context.Message);
 
-    public Task Consume(ConsumeContext<TokenizeShard> context) => IngestRecorder.Record(log, context.Message);
+    public Task Consume(ConsumeContext<TokenizeShards> context)
+    {
+        foreach (var shard in context.Message.Shards)
+        {
+            log.Add(new TokenizeRequest(context.Message, shard));
+        }
+
+        return Task.CompletedTask;
+    }
 }
 
 public sealed class TrainRecorder(CommandLog log) : IConsumer<LaunchTraining>, IConsumer<StopTraining>, IConsumer<PruneCheckpoints>

@@ -54,15 +54,17 @@ public sealed class CurriculumTests : IDisposable
             var storiesTrain = new[] { s.StoriesTrain1, s.StoriesTrain2 }.OrderBy(x => x.ShardKey, StringComparer.Ordinal).Select(x => x.Blob);
             Assert.Equal([.. storiesTrain, s.WikiTrain.Blob], train.SampleBlobs);
             Assert.Equal(512, train.Settings.VocabSize);
-            Assert.Empty(c.Of<TokenizeShard>(x => x.RunId == RunId));
+            Assert.Empty(c.Of<TokenizeRequest>(x => x.RunId == RunId));
             var en = await Drive.StageView(host, RunId, "en", v => v.SourcesDone == 2, "has both sources ingested");
             Assert.Equal((5, 200L, 180L, 12L, 8L), (en.ShardsTotal, en.RecordsIn, en.RecordsOut, en.Duplicates, en.Quarantined));
             Assert.Equal(4L, en.NearDuplicates); // near duplicates are kept apart from exact ones
 
             // With the tokenizer, every shard of stage 1 (held-out ones too) is tokenized.
             await host.Publish(tok);
-            var tokenize = await c.WaitForAsync<TokenizeShard>(x => x.RunId == RunId, 5);
+            var tokenize = await c.WaitForAsync<TokenizeRequest>(x => x.RunId == RunId, 5);
             Assert.Equal(s.En.Select(x => x.ShardKey).Order(), tokenize.Select(x => x.ShardKey).Order());
+            // The stage's shards, all known when the tokenizer is ready, go out together: one command, well within the budgets.
+            Assert.Single(tokenize.Select(x => x.Command).Distinct());
             Assert.All(tokenize, x => Assert.Equal(("en", tok.TokenizerBlob, tok.TokenizerHash, s.En.Single(e => e.ShardKey == x.ShardKey).Blob),
                 (x.Stage, x.TokenizerBlob, x.TokenizerHash, x.ShardBlob)));
             Assert.Equal(tok.TokenizerHash, (await host.Run(RunId).GetViewAsync())!.Tokenizer?.Hash);
@@ -75,8 +77,8 @@ public sealed class CurriculumTests : IDisposable
             en = await Drive.StageView(host, RunId, "en", v => v.ShardsTokenized == 4, "has 4 shards tokenized");
 
             // A duplicate, and one from another tokenizer, change nothing.
-            await host.Stage(RunId, "en").OnShardTokenizedAsync(s.Tokenized("en", s.StoriesTrain1) with { Tokens = 99, Prefix = "other" });
-            await host.Stage(RunId, "en").OnShardTokenizedAsync(s.Tokenized("en", s.WikiEval, tokenizerHash: RunShards.Hash("another tokenizer")));
+            await host.Stage(RunId, "en").OnShardsTokenizedAsync(s.Tokenized("en", s.StoriesTrain1, tokens: 99, prefix: "other"));
+            await host.Stage(RunId, "en").OnShardsTokenizedAsync(s.Tokenized("en", s.WikiEval, tokenizerHash: RunShards.Hash("another tokenizer")));
             var again = await host.Stage(RunId, "en").GetViewAsync();
             Assert.Equal(Json(en), Json(again));
             Assert.Equal("Preparing", again.Status);
@@ -117,7 +119,7 @@ public sealed class CurriculumTests : IDisposable
             Assert.Equal([5L, 10L], en.Checkpoints.Select(x => x.Step));
 
             await host.Publish(s.SourceIngested("ja", "pages", s.PagesTrain, s.PagesEval));
-            var jaTokenize = await c.WaitForAsync<TokenizeShard>(x => x.RunId == RunId && x.Stage == "ja", 2);
+            var jaTokenize = await c.WaitForAsync<TokenizeRequest>(x => x.RunId == RunId && x.Stage == "ja", 2);
             Assert.Equal(new[] { s.PagesTrain.ShardKey, s.PagesEval.ShardKey }.Order(), jaTokenize.Select(x => x.ShardKey).Order());
             Assert.Empty(c.Of<EvaluateCheckpoint>(x => x.RunId == RunId));
             await host.Publish(s.Tokenized("ja", s.PagesTrain));
@@ -183,7 +185,7 @@ public sealed class CurriculumTests : IDisposable
             // Nothing was sent twice along the way.
             Assert.Equal(2, c.Of<LaunchTraining>(x => x.RunId == RunId).Count);
             Assert.Equal([("en", 10L), ("ja", 4L)], c.Of<EvaluateCheckpoint>(x => x.RunId == RunId).Select(x => (x.Stage, x.Step)));
-            Assert.Equal(7, c.Of<TokenizeShard>(x => x.RunId == RunId).Count);
+            Assert.Equal(7, c.Of<TokenizeRequest>(x => x.RunId == RunId).Count);
 
             var checkpoint = await host.Grains.GetGrain<ICheckpointGrain>(GrainKeys.Checkpoint(RunId, "en", 10)).GetAsync();
             Assert.Equal(("rev-en", 3), (checkpoint.Published?.Revision, checkpoint.Evaluation?.Count));

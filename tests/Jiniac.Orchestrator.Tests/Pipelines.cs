@@ -89,18 +89,16 @@ public sealed class RunShards(string runId)
         ReportBlob = $"runs/{RunId}/{stage}/ingest/{source}/report.json",
     };
 
-    public ShardTokenized Tokenized(string stage, IngestedShard shard, string? tokenizerHash = null)
+    /// <summary>What a tokenizer reports for <paramref name="shard"/> alone (the orchestrator takes results of any grouping).</summary>
+    public ShardsTokenized Tokenized(string stage, IngestedShard shard, string? tokenizerHash = null, long? tokens = null, string? prefix = null)
     {
         var hash = tokenizerHash ?? Tokenizer.TokenizerHash;
-        return new ShardTokenized
+        return new ShardsTokenized
         {
             RunId = RunId,
             Stage = stage,
-            ShardKey = shard.ShardKey,
             TokenizerHash = hash,
-            Prefix = Prefix(shard, hash),
-            Documents = 10,
-            Tokens = Tokens(shard),
+            Shards = [new TokenizedShard { ShardKey = shard.ShardKey, Prefix = prefix ?? Prefix(shard, hash), Documents = 10, Tokens = tokens ?? Tokens(shard) }],
         };
     }
 
@@ -138,7 +136,7 @@ public static class Drive
         await host.Publish(shards.SourceIngested("en", "wiki", shards.WikiTrain, shards.WikiEval));
         await host.Commands.WaitForAsync<TrainTokenizer>(c => c.RunId == runId);
         await host.Publish(shards.Tokenizer);
-        await host.Commands.WaitForAsync<TokenizeShard>(c => c.RunId == runId && c.Stage == "en", shards.En.Count);
+        await host.Commands.WaitForAsync<TokenizeRequest>(c => c.RunId == runId && c.Stage == "en", shards.En.Count);
         foreach (var shard in shards.En)
         {
             await host.Publish(shards.Tokenized("en", shard));
@@ -154,7 +152,7 @@ public static class Drive
     public static async Task SecondStageReadyAsync(OrchestratorHost host, RunShards shards)
     {
         await host.Publish(shards.SourceIngested("ja", "pages", shards.PagesTrain, shards.PagesEval));
-        await host.Commands.WaitForAsync<TokenizeShard>(c => c.RunId == shards.RunId && c.Stage == "ja", 2);
+        await host.Commands.WaitForAsync<TokenizeRequest>(c => c.RunId == shards.RunId && c.Stage == "ja", 2);
         await host.Publish(shards.Tokenized("ja", shards.PagesTrain));
         await host.Publish(shards.Tokenized("ja", shards.PagesEval));
         await StageView(host, shards.RunId, "ja", v => v.Status == "Ready", "Ready");

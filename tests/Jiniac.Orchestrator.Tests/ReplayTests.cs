@@ -15,7 +15,7 @@ public sealed class ReplayTests(OrchestratorHostFixture fixture) : IClassFixture
         const string run = "replay-reuse";
         await FailedWithCheckpointsAsync(run, 4, 8);
         var ingests = Host.Commands.Of<IngestSource>(c => c.RunId == run && c.Stage == "en").Count;
-        var tokenizes = Host.Commands.Of<TokenizeShard>(c => c.RunId == run && c.Stage == "en").Count;
+        var tokenizes = Host.Commands.Of<TokenizeRequest>(c => c.RunId == run && c.Stage == "en").Count;
 
         var replay = await Host.Run(run).ReplayStageAsync("en", new ReplayRequest { Reason = "node fixed", RequestedBy = "ci-operator" });
 
@@ -27,7 +27,7 @@ public sealed class ReplayTests(OrchestratorHostFixture fixture) : IClassFixture
         Assert.Equal([4L, 8L], view.Checkpoints.Select(c => c.Step));
         Assert.Empty(view.Discarded);
         Assert.Equal(ingests, Host.Commands.Of<IngestSource>(c => c.RunId == run && c.Stage == "en").Count);
-        Assert.Equal(tokenizes, Host.Commands.Of<TokenizeShard>(c => c.RunId == run && c.Stage == "en").Count);
+        Assert.Equal(tokenizes, Host.Commands.Of<TokenizeRequest>(c => c.RunId == run && c.Stage == "en").Count);
 
         var entry = await ReplayedEntryAsync(run, attempt: 2);
         Assert.Equal(("ci-operator", "node fixed"), (entry.GetProperty("requestedBy").GetString(), entry.GetProperty("reason").GetString()));
@@ -94,7 +94,7 @@ public sealed class ReplayTests(OrchestratorHostFixture fixture) : IClassFixture
         const string run = "replay-shard";
         var s = await Drive.ToFirstStageTrainingAsync(Host, run);
         await Host.Publish(s.SourceIngested("ja", "pages", s.PagesTrain, s.PagesEval));
-        await Host.Commands.WaitForAsync<TokenizeShard>(c => c.RunId == run && c.Stage == "ja", 2);
+        await Host.Commands.WaitForAsync<TokenizeRequest>(c => c.RunId == run && c.Stage == "ja", 2);
         await Host.Publish(s.Tokenized("ja", s.PagesEval));
         // Shard events are consumed in batches (ShardEventBatchConsumer), failures one by one: without this wait the
         // failure can overtake the eval shard's success and the stage fails before that shard counts as tokenized.
@@ -104,12 +104,12 @@ public sealed class ReplayTests(OrchestratorHostFixture fixture) : IClassFixture
 
         Assert.Contains("at least 8 characters", (await Host.Run(run).ReplayShardAsync("ja", "abc", ReplayRequest.Because("x"))).Error);
         Assert.Contains("is tokenized already", (await Host.Run(run).ReplayShardAsync("ja", s.PagesEval.ShardKey[..12], ReplayRequest.Because("x"))).Error);
-        var before = Host.Commands.Of<TokenizeShard>(c => c.RunId == run && c.Stage == "ja").Count;
+        var before = Host.Commands.Of<TokenizeRequest>(c => c.RunId == run && c.Stage == "ja").Count;
 
         var replay = await Host.Run(run).ReplayShardAsync("ja", s.PagesTrain.ShardKey[..12], new ReplayRequest { Reason = "disk cleaned", RequestedBy = "local:alice" });
 
         Assert.Equal((2, "Preparing", (string?)null), (replay.Attempt, replay.Status, replay.Error));
-        var resent = (await Host.Commands.WaitForAsync<TokenizeShard>(c => c.RunId == run && c.Stage == "ja", before + 1)).Skip(before).ToList();
+        var resent = (await Host.Commands.WaitForAsync<TokenizeRequest>(c => c.RunId == run && c.Stage == "ja", before + 1)).Skip(before).ToList();
         Assert.Equal(s.PagesTrain.ShardKey, Assert.Single(resent).ShardKey);
         var entry = (await JournalAsync(run)).Single(e => e.Type == "ShardReplayed");
         Assert.Contains("\"requestedBy\":\"local:alice\"", entry.Json);

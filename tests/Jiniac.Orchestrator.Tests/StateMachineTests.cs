@@ -71,7 +71,7 @@ public sealed class StateMachineTests(OrchestratorHostFixture fixture) : IClassF
         const string run = "resumed";
         var s = await Drive.ToFirstStageTrainingAsync(Host, run);
         await Host.Publish(s.SourceIngested("ja", "pages", s.PagesTrain, s.PagesEval));
-        await Host.Commands.WaitForAsync<TokenizeShard>(c => c.RunId == run && c.Stage == "ja", 2);
+        await Host.Commands.WaitForAsync<TokenizeRequest>(c => c.RunId == run && c.Stage == "ja", 2);
         await Host.Publish(s.Tokenized("ja", s.PagesTrain));
         await Drive.StageView(Host, run, "ja", v => v.ShardsTokenized == 1, "one shard tokenized");
         var ingestsBefore = Host.Commands.Of<IngestSource>(c => c.RunId == run).Count;
@@ -82,8 +82,8 @@ public sealed class StateMachineTests(OrchestratorHostFixture fixture) : IClassF
         var launches = await Host.Commands.WaitForAsync<LaunchTraining>(c => c.RunId == run, 2);
         Assert.Equal(("en", 1), (launches[1].Stage, launches[1].Attempt));
         Assert.Equal(firstLaunch.Data.Select(d => (d.Prefix, d.Weight)), launches[1].Data.Select(d => (d.Prefix, d.Weight)));
-        await Host.Commands.WaitForAsync<TokenizeShard>(c => c.RunId == run && c.ShardKey == s.PagesEval.ShardKey, 2);
-        Assert.Single(Host.Commands.Of<TokenizeShard>(c => c.RunId == run && c.ShardKey == s.PagesTrain.ShardKey));
+        await Host.Commands.WaitForAsync<TokenizeRequest>(c => c.RunId == run && c.ShardKey == s.PagesEval.ShardKey, 2);
+        Assert.Single(Host.Commands.Of<TokenizeRequest>(c => c.RunId == run && c.ShardKey == s.PagesTrain.ShardKey));
         Assert.Equal(ingestsBefore, Host.Commands.Of<IngestSource>(c => c.RunId == run).Count); // every source is done
         Assert.Equal(["Training", "Preparing"], (await Host.Run(run).GetViewAsync())!.Stages.Select(v => v.Status));
     }

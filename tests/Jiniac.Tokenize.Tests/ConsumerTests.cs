@@ -84,8 +84,8 @@ public sealed class ConsumerTests
 
         var docs = TestFiles.Documents();
         var (key, blob) = await host.PutShardAsync(docs);
-        await host.SendAsync(new TokenizeShard { RunId = file, Stage = "s1", ShardKey = key, ShardBlob = blob, TokenizerBlob = ready.TokenizerBlob, TokenizerHash = ready.TokenizerHash });
-        var done = await host.Events.WaitAsync<ShardTokenized>(e => e.ShardKey == key && e.RunId == file);
+        await host.SendAsync(Tokenize(file, "s1", ready, (key, blob)));
+        var done = await host.Events.WaitAsync<ShardResult>(e => e.ShardKey == key && e.RunId == file);
         var bin = await host.Blobs.GetLocalPathAsync(done.Prefix + ".bin", CancellationToken.None);
         using var dataset = IndexedDataset.Open(bin[..^4]);
         Assert.Equal(docs.Count, dataset.DocumentCount);
@@ -98,7 +98,7 @@ public sealed class ConsumerTests
     }
 
     [Fact]
-    public async Task TokenizeShard_writes_a_megatron_dataset_once_and_reuses_it()
+    public async Task TokenizeShards_writes_a_megatron_dataset_once_and_reuses_it()
     {
         await using var host = await TokenizeHost.StartAsync();
         var path = TestFiles.Path("trained-1000.json");
@@ -106,10 +106,10 @@ public sealed class ConsumerTests
         var ready = await host.Events.WaitAsync<TokenizerReady>(e => e.RunId == "r");
         var docs = TestFiles.Documents();
         var (key, blob) = await host.PutShardAsync(docs);
-        var command = new TokenizeShard { RunId = "r", Stage = "s1", ShardKey = key, ShardBlob = blob, TokenizerBlob = ready.TokenizerBlob, TokenizerHash = ready.TokenizerHash };
+        var command = Tokenize("r", "s1", ready, (key, blob));
 
         await host.SendAsync(command);
-        var first = await host.Events.WaitAsync<ShardTokenized>(e => e.ShardKey == key && !e.Reused);
+        var first = await host.Events.WaitAsync<ShardResult>(e => e.ShardKey == key && !e.Reused);
         Assert.Equal($"tokenized/{ready.TokenizerHash[..16]}/{key}", first.Prefix);
         Assert.Equal(docs.Count, first.Documents);
 
@@ -133,13 +133,13 @@ public sealed class ConsumerTests
         Assert.Equal(tokens, first.Tokens);
 
         await host.SendAsync(command with { Stage = "s2" });
-        var second = await host.Events.WaitAsync<ShardTokenized>(e => e.ShardKey == key && e.Reused);
+        var second = await host.Events.WaitAsync<ShardResult>(e => e.ShardKey == key && e.Reused);
         Assert.Equal(first.Prefix, second.Prefix);
         Assert.Equal(first.Documents, second.Documents);
         Assert.Equal(first.Tokens, second.Tokens);
         Assert.Equal(written, File.GetLastWriteTimeUtc(bin));
         Assert.True(File.Exists(idx));
-        Assert.Equal(2, host.Events.All.OfType<ShardTokenized>().Count());
+        Assert.Equal(2, host.Events.All.OfType<ShardResult>().Count());
     }
 
     [Fact]
@@ -152,12 +152,12 @@ public sealed class ConsumerTests
         var ready = await host.Events.WaitAsync<TokenizerReady>(e => e.RunId == "r");
         var docs = TestFiles.Documents();
         var (key, blob) = await host.PutShardAsync(docs);
-        var plain = new TokenizeShard { RunId = "r", Stage = "plain", ShardKey = key, ShardBlob = blob, TokenizerBlob = ready.TokenizerBlob, TokenizerHash = ready.TokenizerHash };
+        var plain = Tokenize("r", "plain", ready, (key, blob));
 
         await host.SendAsync(plain);
-        var first = await host.Events.WaitAsync<ShardTokenized>(e => e.Stage == "plain");
+        var first = await host.Events.WaitAsync<ShardResult>(e => e.Stage == "plain");
         await host.SendAsync(plain with { Stage = "special", AddSpecialTokens = true });
-        var special = await host.Events.WaitAsync<ShardTokenized>(e => e.Stage == "special");
+        var special = await host.Events.WaitAsync<ShardResult>(e => e.Stage == "special");
 
         Assert.Equal($"tokenized/{ready.TokenizerHash[..16]}/{key}", first.Prefix);
         Assert.Equal($"tokenized/{ready.TokenizerHash[..16]}-special/{key}", special.Prefix);
@@ -175,18 +175,50 @@ public sealed class ConsumerTests
     }
 
     [Fact]
-    public async Task TokenizeShard_names_the_bad_line_of_a_shard()
+    public async Task TokenizeShards_names_the_bad_line_of_a_shard()
     {
         await using var host = await TokenizeHost.StartAsync();
         await host.SendAsync(new RegisterTokenizer { RunId = "r", Path = TestFiles.Path("trained-1000.json") });
         var ready = await host.Events.WaitAsync<TokenizerReady>(e => e.RunId == "r");
         var (key, blob) = await host.PutRawShardAsync(Encoding.UTF8.GetBytes("{\"id\":\"a:1\",\"text\":\"fine\"}\n{\"id\":\"a:2\",\"text\":\"broken\n{\"id\":\"a:3\",\"text\":\"x\"}\n"));
-        await host.SendAsync(new TokenizeShard { RunId = "r", Stage = "s", ShardKey = key, ShardBlob = blob, TokenizerBlob = ready.TokenizerBlob, TokenizerHash = ready.TokenizerHash });
+        await host.SendAsync(Tokenize("r", "s", ready, (key, blob)));
         var failed = await host.Events.WaitAsync<ShardTokenizeFailed>(e => e.ShardKey == key);
         Assert.Contains("line 2", failed.Reason);
         Assert.Contains(key, failed.Reason);
         Assert.False(await host.Blobs.ExistsAsync($"tokenized/{ready.TokenizerHash[..16]}/{key}.idx", CancellationToken.None));
     }
+
+    [Fact]
+    public async Task One_command_of_several_shards_reports_them_together_and_a_bad_one_apart()
+    {
+        await using var host = await TokenizeHost.StartAsync();
+        await host.SendAsync(new RegisterTokenizer { RunId = "r", Path = TestFiles.Path("trained-1000.json") });
+        var ready = await host.Events.WaitAsync<TokenizerReady>(e => e.RunId == "r");
+        var docs = TestFiles.Documents();
+        var first = await host.PutShardAsync(docs.Take(3).ToList());
+        var bad = await host.PutRawShardAsync(Encoding.UTF8.GetBytes("{\"id\":\"b:1\",\"text\":\"fine\"}\nnot json\n"));
+        var last = await host.PutShardAsync(docs.Skip(3).ToList());
+
+        await host.SendAsync(Tokenize("r", "s", ready, first, bad, last));
+
+        var failed = await host.Events.WaitAsync<ShardTokenizeFailed>(e => e.ShardKey == bad.Key);
+        Assert.Contains("line 2", failed.Reason);
+        var done = await host.Events.WaitAsync<ShardsTokenized>(e => e.RunId == "r");
+        Assert.Equal([first.Key, last.Key], done.Shards.Select(x => x.ShardKey));
+        Assert.Equal([3L, docs.Count - 3L], done.Shards.Select(x => x.Documents));
+        Assert.All(done.Shards, x => Assert.Equal($"tokenized/{ready.TokenizerHash[..16]}/{x.ShardKey}", x.Prefix));
+        Assert.Equal(ready.TokenizerHash, done.TokenizerHash);
+        Assert.Single(host.Events.All.OfType<ShardsTokenized>());
+    }
+
+    private static TokenizeShards Tokenize(string runId, string stage, TokenizerReady ready, params (string Key, string Blob)[] shards) => new()
+    {
+        RunId = runId,
+        Stage = stage,
+        Shards = [.. shards.Select(s => new ShardToTokenize { ShardKey = s.Key, ShardBlob = s.Blob })],
+        TokenizerBlob = ready.TokenizerBlob,
+        TokenizerHash = ready.TokenizerHash,
+    };
 
     private static async Task<byte[]> ReadBlobAsync(TokenizeHost host, string key)
     {

@@ -45,12 +45,39 @@ public sealed class EventSink
     }
 }
 
+/// <summary>One shard of a <see cref="ShardsTokenized"/>: the sink holds one per shard besides the message itself.</summary>
+public sealed record ShardResult(ShardsTokenized Message, TokenizedShard Shard)
+{
+    public string RunId => Message.RunId;
+
+    public string Stage => Message.Stage;
+
+    public string ShardKey => Shard.ShardKey;
+
+    public string Prefix => Shard.Prefix;
+
+    public long Documents => Shard.Documents;
+
+    public long Tokens => Shard.Tokens;
+
+    public bool Reused => Shard.Reused;
+}
+
 public sealed class EventCollector(EventSink sink) :
-    IConsumer<TokenizerReady>, IConsumer<TokenizerFailed>, IConsumer<ShardTokenized>, IConsumer<ShardTokenizeFailed>
+    IConsumer<TokenizerReady>, IConsumer<TokenizerFailed>, IConsumer<ShardsTokenized>, IConsumer<ShardTokenizeFailed>
 {
     public Task Consume(ConsumeContext<TokenizerReady> context) => Record(context.Message);
     public Task Consume(ConsumeContext<TokenizerFailed> context) => Record(context.Message);
-    public Task Consume(ConsumeContext<ShardTokenized> context) => Record(context.Message);
+    public Task Consume(ConsumeContext<ShardsTokenized> context)
+    {
+        sink.Add(context.Message);
+        foreach (var shard in context.Message.Shards)
+        {
+            sink.Add(new ShardResult(context.Message, shard));
+        }
+
+        return Task.CompletedTask;
+    }
     public Task Consume(ConsumeContext<ShardTokenizeFailed> context) => Record(context.Message);
 
     private Task Record(object message)

@@ -40,8 +40,13 @@ public static class OrchestratorLoadBench
         public TimeSpan Timeout { get; init; } = TimeSpan.FromMinutes(30);
     }
 
-    public sealed record Result(int Shards, int Sources, long Events, double Seconds, double EventsPerSecond,
-        double LatencyP50Ms, double LatencyP99Ms, double LatencyMaxMs, int TokenizeCommands, int EvaluateCommands, StageView Stage, long JournalEntries);
+    /// <summary>
+    /// Events are the bookkeeping facts the orchestrator takes in: each shard ingested and tokenized, each source asked for
+    /// and done (2 × shards + 2 × sources), however many messages carried them. Messages are the worker messages it consumed:
+    /// a ShardIngested per shard, a SourceIngested per source and a ShardsTokenized per TokenizeShards command.
+    /// </summary>
+    public sealed record Result(int Shards, int Sources, long Events, long Messages, double Seconds, double EventsPerSecond,
+        double LatencyP50Ms, double LatencyP99Ms, double LatencyMaxMs, int TokenizeCommands, int TokenizedShards, int EvaluateCommands, StageView Stage, long JournalEntries);
 
     public static async Task<int> RunAsync(ReadOnlyMemory<string> arguments, TextWriter output, TextWriter error)
     {
@@ -80,6 +85,8 @@ public static class OrchestratorLoadBench
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"orchestrator-load bus={settings.Bus} shards={result.Shards} sources={result.Sources} events={result.Events} seconds={result.Seconds:F2} events/s={result.EventsPerSecond:F0}"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"messages consumed={result.Messages} ({result.Messages / result.Seconds:F0}/s); tokenize commands={result.TokenizeCommands} for {result.TokenizedShards} shards ({(double)result.TokenizedShards / result.TokenizeCommands:F1} a command)"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"checkpoint-saved -> evaluate-checkpoint latency over {settings.Checkpoints}: p50={result.LatencyP50Ms:F1} ms p99={result.LatencyP99Ms:F1} ms max={result.LatencyMaxMs:F1} ms"));
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"stage: {result.Stage.Status}, {result.Stage.ShardsTokenized}/{result.Stage.ShardsTotal} shards tokenized, {result.Stage.SourcesDone}/{result.Stage.SourcesTotal} sources; journal {result.JournalEntries} entries"));
@@ -114,9 +121,10 @@ public static class OrchestratorLoadBench
             }
 
             var journal = await grains.GetGrain<IJournalGrain>(runId).CountAsync();
-            return new Result(settings.Shards, load.Sources, events, seconds, events / seconds,
+            var messages = settings.Shards + load.Sources + load.TokenizeCommands;
+            return new Result(settings.Shards, load.Sources, events, messages, seconds, events / seconds,
                 Percentile(latencies, 0.50), Percentile(latencies, 0.99), latencies[^1],
-                load.TokenizeCommands, latencies.Length, stage, journal);
+                load.TokenizeCommands, load.TokenizedShards, latencies.Length, stage, journal);
         }
         finally
         {
@@ -206,12 +214,14 @@ public static class OrchestratorLoadBench
     public sealed class LoadWorkers(int shards, int checkpoints)
     {
         private int _tokenize;
+        private int _tokenizedShards;
         private long _first;
 
         public int Shards { get; } = shards;
         public int Checkpoints { get; } = checkpoints;
         public int Sources { get; } = (shards + ShardsPerSource - 1) / ShardsPerSource;
         public int TokenizeCommands => Volatile.Read(ref _tokenize);
+        public int TokenizedShards => Volatile.Read(ref _tokenizedShards);
         public long FirstShardEvent => Volatile.Read(ref _first);
         public long LaunchedAt { get; set; }
 
@@ -229,7 +239,11 @@ public static class OrchestratorLoadBench
 
         public void MarkFirst() => Interlocked.CompareExchange(ref _first, Stopwatch.GetTimestamp(), 0);
 
-        public void CountTokenize() => Interlocked.Increment(ref _tokenize);
+        public void CountTokenize(int shards)
+        {
+            Interlocked.Increment(ref _tokenize);
+            Interlocked.Add(ref _tokenizedShards, shards);
+        }
 
         public IReadOnlyList<IngestedShard> ShardsOf(string runId, int source)
         {
@@ -286,7 +300,7 @@ public static class OrchestratorLoadBench
         }
     }
 
-    public sealed class LoadTokenize(LoadWorkers load) : IConsumer<TrainTokenizer>, IConsumer<TokenizeShard>
+    public sealed class LoadTokenize(LoadWorkers load) : IConsumer<TrainTokenizer>, IConsumer<TokenizeShards>
     {
         public Task Consume(ConsumeContext<TrainTokenizer> context) => !load.Mine(context.Message.RunId) ? Task.CompletedTask : context.Publish(new TokenizerReady
         {
@@ -294,7 +308,7 @@ public static class OrchestratorLoadBench
             TokenizerHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(context.Message.RunId))), VocabSize = 512, EodTokenId = 0,
         }, context.CancellationToken);
 
-        public Task Consume(ConsumeContext<TokenizeShard> context)
+        public Task Consume(ConsumeContext<TokenizeShards> context)
         {
             var m = context.Message;
             if (!load.Mine(m.RunId))
@@ -302,11 +316,11 @@ public static class OrchestratorLoadBench
                 return Task.CompletedTask;
             }
 
-            load.CountTokenize();
-            return context.Publish(new ShardTokenized
+            load.CountTokenize(m.Shards.Count);
+            return context.Publish(new ShardsTokenized
             {
-                RunId = m.RunId, Stage = m.Stage, ShardKey = m.ShardKey, TokenizerHash = m.TokenizerHash,
-                Prefix = $"tokenized/{m.TokenizerHash[..8]}/{m.ShardKey}", Documents = 1, Tokens = 25,
+                RunId = m.RunId, Stage = m.Stage, TokenizerHash = m.TokenizerHash,
+                Shards = [.. m.Shards.Select(s => new TokenizedShard { ShardKey = s.ShardKey, Prefix = $"tokenized/{m.TokenizerHash[..8]}/{s.ShardKey}", Documents = 1, Tokens = 25 })],
             }, context.CancellationToken);
         }
     }

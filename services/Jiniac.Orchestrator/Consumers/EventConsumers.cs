@@ -5,7 +5,7 @@ using MassTransit;
 
 namespace Jiniac.Orchestrator.Consumers;
 
-/// <summary>Routes the workers' events to the grains that decide what happens next (ShardIngested and ShardTokenized come in batches: <see cref="ShardEventBatchConsumer"/>).</summary>
+/// <summary>Routes the workers' events to the grains that decide what happens next (ShardIngested and ShardsTokenized come in batches: <see cref="ShardEventBatchConsumer"/>).</summary>
 public sealed class StageEventConsumer(IGrainFactory grains) :
     IConsumer<SourceIngested>,
     IConsumer<RecordsQuarantined>,

@@ -6,13 +6,13 @@ using MassTransit;
 namespace Jiniac.Orchestrator.Consumers;
 
 /// <summary>
-/// ShardIngested and ShardTokenized, the events a stage gets once per shard, consumed in batches: each stage applies its
+/// ShardIngested and ShardsTokenized, the events a stage gets once per shard (or per few shards), consumed in batches: each stage applies its
 /// share with one append to its shard log, and each run's journal takes its share with one append. The messages are
 /// acknowledged only when both are durable, so a crash redelivers the batch, which both recognise (the stage knows its
 /// shards by key, the journal its records by message id). There is no record per shard besides: the stage's shard log
 /// holds what is known of each shard, and a per-shard grain write (one fsync each) was most of a batch's cost.
 /// </summary>
-public sealed class ShardEventBatchConsumer(IGrainFactory grains) : IConsumer<Batch<ShardIngested>>, IConsumer<Batch<ShardTokenized>>
+public sealed class ShardEventBatchConsumer(IGrainFactory grains) : IConsumer<Batch<ShardIngested>>, IConsumer<Batch<ShardsTokenized>>
 {
     public async Task Consume(ConsumeContext<Batch<ShardIngested>> context)
     {
@@ -22,7 +22,7 @@ public sealed class ShardEventBatchConsumer(IGrainFactory grains) : IConsumer<Ba
             Journal(batch, m => m.RunId, m => m.Stage));
     }
 
-    public async Task Consume(ConsumeContext<Batch<ShardTokenized>> context)
+    public async Task Consume(ConsumeContext<Batch<ShardsTokenized>> context)
     {
         var batch = context.Message;
         await Task.WhenAll(

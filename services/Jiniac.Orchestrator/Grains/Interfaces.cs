@@ -94,15 +94,15 @@ public interface IStageGrain : IGrainWithStringKey
 
     Task OnIngestFailedAsync(IngestFailed message);
 
-    Task OnShardTokenizedAsync(ShardTokenized message);
+    Task OnShardsTokenizedAsync(ShardsTokenized message);
 
     Task OnShardTokenizeFailedAsync(ShardTokenizeFailed message);
 
     /// <summary>Many ShardIngested at once (a consumed batch): each applied as one would be, the state written once.</summary>
     Task OnShardsIngestedAsync(IReadOnlyList<ShardIngested> messages);
 
-    /// <summary>Many ShardTokenized at once (a consumed batch): each applied as one would be, the state written once.</summary>
-    Task OnShardsTokenizedAsync(IReadOnlyList<ShardTokenized> messages);
+    /// <summary>Many ShardsTokenized at once (a consumed batch): each applied as one would be, the log appended once.</summary>
+    Task OnShardsTokenizedAsync(IReadOnlyList<ShardsTokenized> messages);
 
     Task OnTrainingStartedAsync(TrainingStarted message);
 

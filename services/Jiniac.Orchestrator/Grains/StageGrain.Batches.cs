@@ -70,23 +70,29 @@ public sealed partial class StageGrain
         }
     }
 
-    public async Task OnShardsTokenizedAsync(IReadOnlyList<ShardTokenized> messages)
+    public async Task OnShardsTokenizedAsync(IReadOnlyList<ShardsTokenized> messages)
     {
         var changed = new List<StageShard>();
         foreach (var message in messages)
         {
-            if (S.Context?.Tokenizer?.Hash != message.TokenizerHash
-                || !Shards.TryGetValue(message.ShardKey, out var shard)
-                || shard.Prefix is not null)
+            if (S.Context?.Tokenizer?.Hash != message.TokenizerHash)
             {
                 continue;
             }
 
-            shard.Prefix = message.Prefix;
-            shard.Documents = message.Documents;
-            shard.Tokens = message.Tokens;
-            shard.Error = null;
-            changed.Add(shard);
+            foreach (var tokenized in message.Shards)
+            {
+                if (!Shards.TryGetValue(tokenized.ShardKey, out var shard) || shard.Prefix is not null)
+                {
+                    continue;
+                }
+
+                shard.Prefix = tokenized.Prefix;
+                shard.Documents = tokenized.Documents;
+                shard.Tokens = tokenized.Tokens;
+                shard.Error = null;
+                changed.Add(shard);
+            }
         }
 
         if (changed.Count == 0)
@@ -102,15 +108,18 @@ public sealed partial class StageGrain
         Task.FromResult<IReadOnlyList<StageShard>>([.. Shards.Values.OrderBy(s => s.Key, StringComparer.Ordinal)]);
 
     /// <summary>
-    /// Each send waits for the broker's confirm (a round trip on RabbitMQ): up to <see cref="SendWindow"/> side by side,
-    /// not one after another. The tokenizers take shards in any order.
+    /// The shards go out in <see cref="TokenizeShards"/> commands of up to <see cref="OrchestratorOptions.TokenizeBatchShards"/>
+    /// shards and <see cref="OrchestratorOptions.TokenizeBatchBytes"/> bytes of text each (a shard at or above the budget goes
+    /// alone): on a broker each command is a persistent publish, a confirm, a delivery and an ack, and for a stage of many
+    /// small shards those were most of the work. Each send waits for the broker's confirm: up to <see cref="SendWindow"/> side
+    /// by side, not one after another. The tokenizers take the commands in any order.
     /// </summary>
     private async Task SendTokenizeAllAsync(IReadOnlyList<StageShard> shards)
     {
-        var pending = new List<Task>(Math.Min(shards.Count, SendWindow));
-        foreach (var shard in shards)
+        var pending = new List<Task>();
+        foreach (var group in TokenizeGroups(shards, options.Value.TokenizeBatchShards, options.Value.TokenizeBatchBytes))
         {
-            pending.Add(SendTokenizeAsync(shard));
+            pending.Add(SendTokenizeAsync(group));
             if (pending.Count == SendWindow)
             {
                 await Task.WhenAll(pending);
@@ -119,6 +128,30 @@ public sealed partial class StageGrain
         }
 
         await Task.WhenAll(pending);
+    }
+
+    /// <summary>Consecutive runs of <paramref name="shards"/>, each within both budgets or a single shard.</summary>
+    internal static IEnumerable<IReadOnlyList<StageShard>> TokenizeGroups(IReadOnlyList<StageShard> shards, int maxShards, long maxBytes)
+    {
+        var group = new List<StageShard>();
+        long bytes = 0;
+        foreach (var shard in shards)
+        {
+            if (group.Count > 0 && (group.Count >= maxShards || bytes + shard.TextBytes > maxBytes))
+            {
+                yield return group;
+                group = [];
+                bytes = 0;
+            }
+
+            group.Add(shard);
+            bytes += shard.TextBytes;
+        }
+
+        if (group.Count > 0)
+        {
+            yield return group;
+        }
     }
 
     private Task AppendShardsAsync(IReadOnlyList<StageShard> shards)

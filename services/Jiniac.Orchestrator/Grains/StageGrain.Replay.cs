@@ -177,7 +177,7 @@ public sealed partial class StageGrain
             await SaveAsync();
         }
 
-        await SendTokenizeAsync(target);
+        await SendTokenizeAsync([target]);
         return new ReplayResult(S.Attempt, S.Status.ToString(), null);
     }
 

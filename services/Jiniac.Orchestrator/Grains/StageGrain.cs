@@ -201,7 +201,7 @@ public sealed partial class StageGrain(
         }
     }
 
-    public Task OnShardTokenizedAsync(ShardTokenized message) => OnShardsTokenizedAsync([message]);
+    public Task OnShardsTokenizedAsync(ShardsTokenized message) => OnShardsTokenizedAsync([message]);
 
     public async Task OnShardTokenizeFailedAsync(ShardTokenizeFailed message)
     {
@@ -707,15 +707,14 @@ public sealed partial class StageGrain(
         await SendTokenizeAllAsync(Shards.Values.Where(shard => shard.Prefix is null && shard.Error is null).ToList());
     }
 
-    private Task SendTokenizeAsync(StageShard shard)
+    private Task SendTokenizeAsync(IReadOnlyList<StageShard> shards)
     {
         var tokenizer = Context.Tokenizer!;
-        return !options.Value.IssueWork ? Task.CompletedTask : commands.SendAsync(new TokenizeShard
+        return !options.Value.IssueWork ? Task.CompletedTask : commands.SendAsync(new TokenizeShards
         {
             RunId = RunId,
             Stage = Name,
-            ShardKey = shard.Key,
-            ShardBlob = shard.Blob,
+            Shards = [.. shards.Select(shard => new ShardToTokenize { ShardKey = shard.Key, ShardBlob = shard.Blob })],
             TokenizerBlob = tokenizer.Blob,
             TokenizerHash = tokenizer.Hash,
             AddSpecialTokens = Context.AddSpecialTokens,

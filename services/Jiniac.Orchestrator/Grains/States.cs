@@ -65,7 +65,7 @@ public sealed record StageContext
     public TokenizerInfo? Tokenizer { get; init; }
     /// <summary>The stage before this one (gates compare against its final evaluation); null for the first.</summary>
     public string? PreviousStage { get; init; }
-    /// <summary>tokenizer.add_special_tokens, passed on in each TokenizeShard.</summary>
+    /// <summary>tokenizer.add_special_tokens, passed on in each TokenizeShards.</summary>
     public bool AddSpecialTokens { get; init; }
     /// <summary>Where the stage sits in its learning-rate schedule (lr_schedule); null = a schedule of its own.</summary>
     public LearningRateWindow? LearningRateWindow { get; init; }
