@@ -554,36 +554,48 @@ public sealed partial class StageGrain(
         return Task.FromResult<IReadOnlyList<EvalSet>?>(_evalSets);
     }
 
+    /// <summary>
+    /// Each source's tokenized held-out shards in key order, sources of one domain together. One pass over the table
+    /// (a pass per source was 10 million steps for 100 sources of 1,000 shards, most of a first evaluation's latency).
+    /// </summary>
     private List<EvalSet> BuildEvalSets()
     {
+        var bySource = new Dictionary<string, List<StageShard>>(StringComparer.Ordinal);
+        foreach (var shard in Shards.Values)
+        {
+            if (shard.Split == SplitNames.Eval && shard.Prefix is not null)
+            {
+                if (!bySource.TryGetValue(shard.Source, out var list))
+                {
+                    bySource[shard.Source] = list = [];
+                }
+
+                list.Add(shard);
+            }
+        }
+
         var sets = new List<EvalSet>();
-        var ordered = Shards.Values.OrderBy(s => s.Key, StringComparer.Ordinal).ToList();
         foreach (var source in Context.Spec.Sources)
         {
-            var prefixes = new List<string>();
-            long bytes = 0;
-            foreach (var shard in ordered)
+            if (!bySource.TryGetValue(source.Name, out var shards))
             {
-                if (shard.Source == source.Name && shard.Split == SplitNames.Eval && shard.Prefix is not null)
-                {
-                    prefixes.Add(shard.Prefix);
-                    bytes += shard.TextBytes;
-                }
+                continue;
             }
 
-            if (prefixes.Count > 0)
+            shards.Sort((a, b) => StringComparer.Ordinal.Compare(a.Key, b.Key));
+            var prefixes = shards.ConvertAll(s => s.Prefix!);
+            var bytes = shards.Sum(s => s.TextBytes);
+
+            // Sources that share a domain report together.
+            var existing = sets.FindIndex(s => s.Domain == source.DomainName);
+            if (existing >= 0)
             {
-                // Sources that share a domain report together.
-                var existing = sets.FindIndex(s => s.Domain == source.DomainName);
-                if (existing >= 0)
-                {
-                    var merged = sets[existing];
-                    sets[existing] = merged with { Prefixes = [.. merged.Prefixes, .. prefixes], TextBytes = merged.TextBytes + bytes };
-                }
-                else
-                {
-                    sets.Add(new EvalSet { Domain = source.DomainName, Prefixes = prefixes, TextBytes = bytes });
-                }
+                var merged = sets[existing];
+                sets[existing] = merged with { Prefixes = [.. merged.Prefixes, .. prefixes], TextBytes = merged.TextBytes + bytes };
+            }
+            else
+            {
+                sets.Add(new EvalSet { Domain = source.DomainName, Prefixes = prefixes, TextBytes = bytes });
             }
         }
 
