@@ -878,6 +878,15 @@ public sealed partial class StageGrain(
 
     private async Task TransitionAsync(StageStatus status, string? reason)
     {
+        if (status.IsActive())
+        {
+            // The reminder first: once an active status is durable, the reminder is what re-issues the work the status
+            // stands for. Registered after the write, a silo dying in between left a stage Preparing with no ingest sent
+            // and nothing to send it (a chaos run stalled so). Registered before, a death in between leaves a reminder on
+            // a stage still Pending, which its first tick removes.
+            await this.RegisterOrUpdateReminder(ReissueReminder, options.Value.ReissueCheckPeriod, options.Value.ReissueCheckPeriod);
+        }
+
         var from = S.Status;
         S.Status = status;
         S.Reason = reason;
@@ -885,11 +894,6 @@ public sealed partial class StageGrain(
         await SaveAsync();
         Log.StageTransition(logger, this.GetPrimaryKeyString(), from, status, reason);
         await JournalAsync("StageStatusChanged", new { stage = Name, index = Context.Index, from = from.ToString(), to = status.ToString(), attempt = S.Attempt, reason });
-        if (status.IsActive())
-        {
-            await this.RegisterOrUpdateReminder(ReissueReminder, options.Value.ReissueCheckPeriod, options.Value.ReissueCheckPeriod);
-        }
-
         Run.OnStageChangedAsync(Context.Index, status).Ignore();
     }
 
