@@ -144,21 +144,38 @@ public sealed class Platform : IAsyncDisposable
             : throw new InvalidOperationException($"infra/platform/{script} {string.Join(' ', args)}: exit {process.ExitCode}:\n{await stderr}");
     }
 
-    /// <summary>The first of <paramref name="count"/> consecutive free loopback ports (silo n takes base + n).</summary>
-    private static int FreePorts(int count)
+    /// <summary>
+    /// The first of <paramref name="count"/> consecutive free loopback ports (silo n takes base + n), below the kernel's
+    /// ephemeral range (net.ipv4.ip_local_port_range, 32768-60999 by default). A port from that range can become the
+    /// local end of any outgoing connection (to RabbitMQ, Redis, another silo) between the pick and a start or restart
+    /// binding it: a platform start once failed so, AddressInUseException on a silo's gateway port.
+    /// </summary>
+    internal static int FreePorts(int count)
     {
-        for (var attempt = 0; attempt < 100; attempt++)
+        var below = EphemeralLow();
+        for (var attempt = 0; attempt < 500; attempt++)
         {
-            using var first = new TcpListener(IPAddress.Loopback, 0);
-            first.Start();
-            var port = ((IPEndPoint)first.LocalEndpoint).Port;
-            if (port + count < 65535 && Enumerable.Range(port + 1, count - 1).All(IsFree))
+            var port = Random.Shared.Next(20_000, below - count);
+            if (Enumerable.Range(port, count).All(IsFree))
             {
                 return port;
             }
         }
 
-        throw new InvalidOperationException($"no {count} consecutive free ports");
+        throw new InvalidOperationException($"no {count} consecutive free ports between 20000 and {below}");
+    }
+
+    private static int EphemeralLow()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0];
+            return Math.Max(21_000, int.Parse(text, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 32_768;
+        }
     }
 
     private static bool IsFree(int port)

@@ -24,7 +24,7 @@ public sealed class QueueDepthTests(RabbitMqServer rabbit)
         // A vhost of this test alone, deleted at the end: a durable queue outlives the host.
         const string queue = "jiniac-test-depth";
         await using var vhost = await rabbit.VhostAsync("depth");
-        var port = FreePort();
+        var port = Platform.FreePorts(1);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -81,12 +81,5 @@ public sealed class QueueDepthTests(RabbitMqServer rabbit)
             Assert.True(DateTime.UtcNow < deadline, $"timed out waiting until {what}");
             await timer.WaitForNextTickAsync();
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
