@@ -39,6 +39,25 @@ public sealed class SlurmBackendTests(SlurmFixture slurm)
 
     private static string JobNumber(TrainingStarted started) => started.JobId["slurm:".Length..];
 
+    /// <summary>Waits (up to 90 s) until the node reads idle, mixed or allocated: up and responding ("*" marks not responding).</summary>
+    private async Task NodeUpAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
+        var state = "";
+        while (DateTime.UtcNow < deadline)
+        {
+            state = (await slurm.RunAsync("sinfo", "-h", "-N", "-o", "%T")).Trim();
+            if (state is "idle" or "mixed" or "allocated")
+            {
+                return;
+            }
+
+            await Task.Delay(500);
+        }
+
+        Assert.Fail($"the Slurm node did not come back within 90 s after the node-failure test: {state}");
+    }
+
     [Fact]
     public async Task A_stage_on_Slurm_completes_with_the_trainers_numbers()
     {
@@ -196,6 +215,10 @@ public sealed class SlurmBackendTests(SlurmFixture slurm)
                     Assert.False(now.StartsWith("down", StringComparison.Ordinal) || now.StartsWith("drain", StringComparison.Ordinal), $"node {now}: {e.Message}");
                 }
             }
+
+            // The node must take jobs again before the next test submits one (a suite once ran the hung-trainer test
+            // next, whose job waited on a node still coming back, past its deadline).
+            await NodeUpAsync();
         }
 
         var completed = await fixture.Events.WaitForAsync<TrainingCompleted>(timeout: TimeSpan.FromSeconds(180));
