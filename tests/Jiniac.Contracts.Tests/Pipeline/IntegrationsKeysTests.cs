@@ -35,7 +35,7 @@ public sealed class IntegrationsKeysTests
             "  webhooks:",                                     // 44
             "    - name: a",                                   // 45
             "      url: ftp://example.org/x",                  // 46
-            "      events: [CheckpointSavd, ModelPublished]",  // 47
+            "      events: [CheckpointSavd, ModelPublished, ShardTokenized]",  // 47
             "      secret_env: BAD-NAME",                      // 48
             "    - name: a",                                   // 49
             "      url: https://example.org/y",                // 50
@@ -51,6 +51,8 @@ public sealed class IntegrationsKeysTests
         var errors = files.Errors();
         Assert.Contains(errors, e => e.Line == 46 && e.Path == "integrations.webhooks[0].url" && e.Message.Contains("ftp://example.org/x"));
         Assert.Contains(errors, e => e.Line == 47 && e.Path == "integrations.webhooks[0].events[0]" && e.Message.Contains("did you mean 'CheckpointSaved'"));
+        // The per-shard event that ShardsTokenized replaced: a filter still naming it is pointed to the new name.
+        Assert.Contains(errors, e => e.Line == 47 && e.Path == "integrations.webhooks[0].events[2]" && e.Message.Contains("did you mean 'ShardsTokenized'"));
         Assert.Contains(errors, e => e.Line == 48 && e.Path == "integrations.webhooks[0].secret_env");
         Assert.Contains(errors, e => e.Line == 49 && e.Path == "integrations.webhooks[1].name" && e.Message.Contains("defined twice"));
         Assert.Contains(errors, e => e.Line == 51 && e.Path == "integrations.webhooks[1].secret_file" && e.Message.Contains("does not exist"));
