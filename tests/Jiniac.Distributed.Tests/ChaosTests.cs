@@ -87,6 +87,8 @@ public sealed partial class ChaosTests(RabbitMqServer rabbit, ITestOutputHelper 
         Assert.True(run.Status == "Completed", $"run {run.Status}: {run.Reason}\n{DistributedPipelineTests.Logs(platform)}");
         Assert.True(kills.Count >= services.Count, $"only {kills.Count} kills before the run ended, though it was held until every service was hit");
 
+        // The journal takes each event in a consumer of its own, which may still be retrying after the last kill.
+        await DistributedPipelineTests.SettledAsync(platform.RabbitVhost, TimeSpan.FromMinutes(3));
         var entries = await DistributedPipelineTests.JournalAsync(platform.Control, name);
         output.WriteLine($"journal: {entries.Count(e => e.Type == "StageGated")} StageGated, {entries.Count(e => e.Type == "GateApproved")} GateApproved");
         // The journal: dense from 0 through the API, and in Redis no message appended twice (each record's key is unique).

@@ -190,6 +190,34 @@ public sealed class DistributedPipelineTests(RabbitMqServer rabbit, ITestOutputH
         (await RabbitVhost.QueuesOfAsync(vhost)).Where(q => q.Key.EndsWith(suffix, StringComparison.Ordinal) && q.Value.Ready > 0)
             .ToDictionary(q => q.Key, q => q.Value.Ready, StringComparer.Ordinal);
 
+    /// <summary>
+    /// Waits until no queue of the vhost but the error queues holds a message, ready or taken, twice in a row half a
+    /// second apart: every event consumed, parked redeliveries included. A run can end while an event's other consumer
+    /// (the journal's) still retries after a failover, so the journal is read once the bus has settled. Fails after
+    /// <paramref name="timeout"/>, naming the queues still busy.
+    /// </summary>
+    internal static async Task SettledAsync(string vhost, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var quiet = 0;
+        IEnumerable<string> busy = [];
+        while (DateTime.UtcNow < deadline)
+        {
+            busy = (await RabbitVhost.QueuesOfAsync(vhost))
+                .Where(q => !q.Key.EndsWith("_error", StringComparison.Ordinal) && q.Value.Ready + q.Value.Unacked > 0)
+                .Select(q => $"{q.Key}={q.Value.Ready}+{q.Value.Unacked}").ToList();
+            quiet = busy.Any() ? 0 : quiet + 1;
+            if (quiet == 2)
+            {
+                return;
+            }
+
+            await Task.Delay(500);
+        }
+
+        Assert.Fail($"the bus did not settle within {timeout}: {string.Join(", ", busy)}");
+    }
+
     /// <summary>Every logged failure of every service (MassTransit logs a consumer's fault before the message goes to its _error queue).</summary>
     internal static string Faults(Platform platform) =>
         string.Join('\n', platform.Services.SelectMany(s => platform.LogOf(s).Split('\n')

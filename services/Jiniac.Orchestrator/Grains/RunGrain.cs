@@ -58,7 +58,7 @@ public sealed class RunGrain(
             return;
         }
 
-        await EnsureReconcilingAsync();
+        await EnsureReconcilingAsync(S.Status);
         await RequestTokenizerAsync(resend: true);
         for (var i = 0; i < S.Stages.Count; i++)
         {
@@ -456,18 +456,21 @@ public sealed class RunGrain(
 
     private async Task SetStatusAsync(RunStatus status, string? reason)
     {
+        // As a stage does (StageGrain.TransitionAsync): the reminder before the durable Running, so a silo dying between
+        // the two cannot leave a run Running with nothing to drive it. A reminder on a run whose write never happened
+        // finds no Running run at its first tick and removes itself.
+        await EnsureReconcilingAsync(status);
         S.Status = status;
         S.Reason = reason;
         await SaveAsync();
         Log.RunStatusChanged(logger, RunId, status, reason);
         await JournalAsync("RunStatusChanged", null, new { status = status.ToString(), reason });
-        await EnsureReconcilingAsync();
     }
 
     /// <summary>A running run checks its stages on a reminder; an ended one does not.</summary>
-    private async Task EnsureReconcilingAsync()
+    private async Task EnsureReconcilingAsync(RunStatus status)
     {
-        if (S.Status == RunStatus.Running && options.Value.IssueWork)
+        if (status == RunStatus.Running && options.Value.IssueWork)
         {
             await this.RegisterOrUpdateReminder(ReconcileReminder, options.Value.ReissueCheckPeriod, options.Value.ReissueCheckPeriod);
         }
@@ -488,7 +491,7 @@ public sealed class RunGrain(
     {
         if (S.Spec is null || S.Status != RunStatus.Running || !options.Value.IssueWork)
         {
-            await EnsureReconcilingAsync();
+            await EnsureReconcilingAsync(S.Status);
             return;
         }
 
