@@ -36,6 +36,8 @@ public sealed partial class ComposeFileTests
             Assert.True(service.Key is not null, $"docker-compose.yml: no service builds the '{stage}' target ({project})");
             Assert.Equal("Dockerfile", Scalar(service.Value, "build", "dockerfile"));
             Assert.Equal(".", Scalar(service.Value, "build", "context"));
+            // A service that exits comes back: a silo started while Redis is down exits, as any crashed worker does.
+            Assert.True(Scalar(service.Value, "restart") == "unless-stopped", $"docker-compose.yml: {service.Key} has no restart: unless-stopped");
         }
     }
 
