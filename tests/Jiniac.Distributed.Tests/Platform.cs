@@ -116,6 +116,10 @@ public sealed class Platform : IAsyncDisposable
         {
             // The test's own failure is the one worth reporting.
         }
+
+        // The platform's vhost outlives stop.sh (which keeps a platform's queued commands for its next start); a test's
+        // platform is not started again, so its vhost goes, as the bus tests' own do.
+        await new RabbitVhost(RabbitVhost, "").DisposeAsync();
     }
 
     private async Task<string> ScriptAsync(string script, params string[] args)
